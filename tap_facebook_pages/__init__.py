@@ -1,0 +1,1 @@
+"""tap-facebook-pages: Facebook Page Insights, pages, posts and reels as Singer streams."""

@@ -1,0 +1,128 @@
+"""The metric catalog: every page/post/reel insights metric, its lifecycle and shape.
+
+The canonical source is ``catalog.json`` next to this file (data, not code). This module only
+loads it and answers questions about it; streams, config validation and the sandbox all read the
+same file, so a retirement is recorded in exactly one place.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+
+LEVELS = ("PAGE", "POST", "REEL")
+STATUSES = ("ACTIVE", "DEPRECATED", "INVALID")
+VALUE_TYPES = ("number", "object")
+PERIODS = ("day", "week", "days_28", "month", "lifetime", "total_over_range")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One insights metric as the catalog describes it."""
+
+    metric_key: str
+    level: str
+    supported_periods: tuple[str, ...]
+    value_type: str
+    supports_breakdowns: tuple[str, ...]
+    status: str
+    retired_on: datetime.date | None
+    replacement_metric_key: str | None
+    title: str
+    description: str
+    is_default: bool
+
+    @property
+    def is_live(self) -> bool:
+        """True when the API still answers for this metric."""
+        return self.status == "ACTIVE"
+
+    @property
+    def is_object(self) -> bool:
+        """True when the API returns an object (key -> number) as the value."""
+        return self.value_type == "object"
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Metric:
+        """Build a metric from one entry of ``catalog.json``."""
+        retired = raw.get("retired_on")
+        return cls(
+            metric_key=raw["metric_key"],
+            level=raw["level"],
+            supported_periods=tuple(raw.get("supported_periods") or ()),
+            value_type=raw.get("value_type", "number"),
+            supports_breakdowns=tuple(raw.get("supports_breakdowns") or ()),
+            status=raw["status"],
+            retired_on=datetime.date.fromisoformat(retired) if retired else None,
+            replacement_metric_key=raw.get("replacement_metric_key"),
+            title=raw.get("title", ""),
+            description=raw.get("description", ""),
+            is_default=bool(raw.get("is_default", False)),
+        )
+
+
+class MetricCatalog:
+    """Lookups over the loaded catalog."""
+
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self._by_key: dict[tuple[str, str], Metric] = {}
+        for metric in metrics:
+            self._by_key[(metric.level, metric.metric_key)] = metric
+
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(self._by_key.values())
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def get(self, key: str, level: str = "PAGE") -> Metric | None:
+        """The metric named ``key`` at ``level``, or None when the catalog does not know it."""
+        return self._by_key.get((level, key))
+
+    def at_level(self, level: str) -> list[Metric]:
+        """All metrics of one level, in catalog order."""
+        return [m for m in self._by_key.values() if m.level == level]
+
+    def defaults(self, level: str) -> list[str]:
+        """Names of the live default metrics of ``level``, in catalog order."""
+        return [m.metric_key for m in self.at_level(level) if m.is_default and m.is_live]
+
+    def is_live(self, key: str, level: str = "PAGE") -> bool:
+        """True when ``key`` is a known, active metric at ``level``."""
+        metric = self.get(key, level)
+        return metric is not None and metric.is_live
+
+    def live_replacement(self, key: str, level: str = "PAGE") -> str | None:
+        """The live metric Meta named as the replacement of ``key``, following chains."""
+        seen: set[str] = set()
+        metric = self.get(key, level)
+        while metric is not None and metric.replacement_metric_key and metric.metric_key not in seen:
+            seen.add(metric.metric_key)
+            candidate = self.get(metric.replacement_metric_key, level)
+            if candidate is None:
+                return None
+            if candidate.is_live:
+                return candidate.metric_key
+            metric = candidate
+        return None
+
+    def closest(self, key: str, level: str = "PAGE", n: int = 3) -> list[str]:
+        """Up to ``n`` known live metric names that look like ``key`` (for error messages)."""
+        names = [m.metric_key for m in self.at_level(level) if m.is_live]
+        return difflib.get_close_matches(key, names, n=n, cutoff=0.5)
+
+
+def _catalog_text() -> str:
+    return resources.files(__package__).joinpath("catalog.json").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def load_catalog() -> MetricCatalog:
+    """Load the packaged catalog (cached: the file is read once per process)."""
+    raw = json.loads(_catalog_text())
+    return MetricCatalog(Metric.from_dict(entry) for entry in raw["metrics"])
