@@ -1,0 +1,275 @@
+"""The one Graph API client: every HTTP concern of the tap lives here.
+
+Versioned base URL, the token in the ``Authorization`` header (never in a URL), a per-token
+``appsecret_proof``, error classification (``errors.py``), retries with full jitter, pacing from
+usage headers (``usage.py``), paging-link hygiene and redaction (``redact.py``), and call
+statistics per scope. Streams ask it for data; they never touch ``requests`` themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from tap_facebook_pages.graph.errors import (
+    RETRY,
+    THROTTLE,
+    GraphError,
+    TransientError,
+    interpret_response,
+)
+from tap_facebook_pages.graph.redact import Redactor, strip_secret_params
+from tap_facebook_pages.graph.usage import UsagePacer
+
+USER_AGENT = "tap-facebook-pages"
+_TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+@dataclass
+class ScopeStats:
+    """What the client did for one scope (a page id, or ``"app"`` for user-token calls)."""
+
+    requests: int = 0
+    retries: int = 0
+    throttle_wait_s: float = 0.0
+    failures: int = 0
+
+
+class GraphClient:
+    """A thread-safe Graph API client.
+
+    ``scope`` arguments name whose quota a call spends (the page id for page-token calls), so
+    pacing and statistics are kept per page.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_version: str,
+        access_token: str,
+        app_secret: str | None = None,
+        max_retries: int = 5,
+        backoff_base_seconds: float = 1.0,
+        max_throttle_wait_seconds: float = 900.0,
+        timeout_seconds: float = 120.0,
+        max_connections: int = 8,
+        redactor: Redactor | None = None,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_version = api_version
+        self.root = f"{self.base_url}/{api_version}"
+        self.access_token = access_token
+        self.app_secret = app_secret
+        self.max_retries = max(1, max_retries)
+        self.backoff_base_seconds = backoff_base_seconds
+        self.max_throttle_wait_seconds = max_throttle_wait_seconds
+        self.timeout_seconds = timeout_seconds
+        self.redactor = redactor or Redactor()
+        self.redactor.add(access_token, app_secret)
+        self.logger = logger or logging.getLogger("tap-facebook-pages.graph")
+        self.pacer = UsagePacer(max_wait_seconds=max_throttle_wait_seconds)
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._stats: dict[str, ScopeStats] = {}
+        self._stats_lock = threading.Lock()
+        self.round_trips = 0
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=max_connections, pool_maxsize=max_connections
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def register_token(self, token: str | None) -> None:
+        """Make a token known to redaction (page tokens discovered at run time)."""
+        self.redactor.add(token)
+
+    def proof(self, token: str) -> str | None:
+        """``appsecret_proof`` for ``token``: hex HMAC-SHA256(app_secret, token)."""
+        if not self.app_secret:
+            return None
+        return hmac.new(
+            self.app_secret.encode("utf-8"), token.encode("utf-8"), hashlib.sha256
+        ).hexdigest()
+
+    # -- statistics -----------------------------------------------------------------------
+
+    def stats(self, scope: str | None) -> ScopeStats:
+        """The (live) statistics of ``scope``."""
+        key = scope or "app"
+        with self._stats_lock:
+            return self._stats.setdefault(key, ScopeStats())
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return f"{self.root}/{path.lstrip('/')}"
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform(0, base * 2**(attempt-1))."""
+        return self._rng.uniform(0.0, self.backoff_base_seconds * (2 ** max(0, attempt - 1)))
+
+    def _wait(self, seconds: float, scope: str | None, reason: str) -> None:
+        if seconds <= 0:
+            return
+        self.logger.warning(
+            "Waiting %.1f s before calling page %s: %s", seconds, scope or "(app)", reason
+        )
+        self.stats(scope).throttle_wait_s += seconds
+        self._sleep(seconds)
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        token: str | None = None,
+        scope: str | None = None,
+    ) -> Any:
+        """One Graph call with retries, throttle waits and pacing. Returns the parsed JSON.
+
+        ``path_or_url`` is a path below the versioned root, or an absolute URL the API handed
+        back (a ``paging.next`` link): its secret parameters are dropped and it is rebased on
+        our own base URL before it is followed.
+        """
+        token = token or self.access_token
+        if path_or_url.startswith(("http://", "https://")):
+            parts = urlsplit(strip_secret_params(path_or_url))
+            base = urlsplit(self.base_url)
+            url = urlunsplit(parts._replace(scheme=base.scheme, netloc=base.netloc))
+            log_path = parts.path
+        else:
+            url = self._url(path_or_url)
+            log_path = "/" + path_or_url.lstrip("/")
+        query = dict(params or {})
+        proof = self.proof(token)
+        if proof:
+            query["appsecret_proof"] = proof
+        headers = {"Authorization": f"Bearer {token}"}
+        stats = self.stats(scope)
+        attempts = throttles = 0
+        while True:
+            delay, reason = self.pacer.delay_for(scope)
+            self._wait(delay, scope, reason)
+            stats.requests += 1
+            with self._stats_lock:
+                self.round_trips += 1
+            error: GraphError
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=query or None,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout_seconds,
+                )
+            except _TRANSPORT_ERRORS as exc:
+                error = TransientError(f"network error ({type(exc).__name__})", path=log_path)
+            else:
+                self.pacer.observe(response.headers)
+                usage = self.pacer.usage(scope) if scope else None
+                parsed, maybe_error = interpret_response(
+                    response.status_code,
+                    response.content,
+                    path=log_path,
+                    regain_seconds=usage.regain_seconds if usage else None,
+                )
+                if maybe_error is None:
+                    return parsed
+                error = maybe_error
+            if error.kind == RETRY:
+                attempts += 1
+                if attempts >= self.max_retries:
+                    stats.failures += 1
+                    raise error
+                stats.retries += 1
+                wait = self._backoff(attempts)
+                self.logger.info(
+                    "Retrying %s for page %s in %.2f s (attempt %d of %d): %s",
+                    log_path,
+                    scope or "(app)",
+                    wait,
+                    attempts + 1,
+                    self.max_retries,
+                    self.redactor.redact(error.describe()),
+                )
+                self._sleep(wait)
+                continue
+            if error.kind == THROTTLE:
+                throttles += 1
+                if throttles >= self.max_retries:
+                    stats.failures += 1
+                    raise error
+                stats.retries += 1
+                wait = error.regain_seconds or self._backoff(throttles + 2)
+                wait = min(wait, self.max_throttle_wait_seconds)
+                self._wait(wait, scope, f"throttled ({error.describe()})")
+                if scope:
+                    self.pacer.forget(scope)
+                continue
+            raise error
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        scope: str | None = None,
+    ) -> Any:
+        """GET one object or edge page."""
+        return self.request("GET", path, params=params, token=token, scope=scope)
+
+    def iterate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        scope: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a cursor-paged edge, following ``paging.next`` until it is absent.
+
+        (Never use this for insights: their ``paging.next`` walks into the future.)
+        """
+        body = self.get(path, params, token=token, scope=scope)
+        seen: set[str] = set()
+        while True:
+            yield body
+            next_url = (body.get("paging") or {}).get("next") if isinstance(body, dict) else None
+            if not next_url:
+                return
+            clean = strip_secret_params(next_url)
+            if clean in seen:  # a cursor that repeats would loop forever
+                return
+            seen.add(clean)
+            body = self.request("GET", clean, token=token, scope=scope)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()

@@ -1,0 +1,106 @@
+"""Turn Graph insights results into rows: one row per (metric, period, end_time, breakdown key).
+
+- A plain number gives one row with ``breakdown_key`` ``""``.
+- An object value (``{"like": 3, "love": 1}``) gives one row per key, ``breakdown_key`` = the key,
+  and keeps the whole object (JSON) in ``value_json``; an empty object gives a single ``""`` row
+  with a null value, so the day is still present.
+- The flat breakdown format (``breakdown=is_from_ads``: several values per end_time, each with
+  ``"is_from_ads": "0"|"1"``) gives ``breakdown_key`` ``is_from_ads=0`` / ``is_from_ads=1``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from tap_facebook_pages.windows import day_of_end_time, normalize_end_time
+
+BREAKDOWN_FIELDS = ("is_from_ads", "is_from_followers")
+
+
+def _number(value: Any) -> int | float | Decimal | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _breakdown_prefix(entry: dict[str, Any], breakdowns: Iterable[str]) -> str:
+    for field in breakdowns:
+        if field in entry:
+            raw = entry[field]
+            flag = {"true": "1", "false": "0", True: "1", False: "0"}.get(raw, str(raw))
+            return f"{field}={flag}"
+    return ""
+
+
+def value_rows(
+    value: Any, prefix: str = ""
+) -> Iterator[tuple[str, int | float | Decimal | None, str | None]]:
+    """``(breakdown_key, value, value_json)`` for one API value."""
+    if isinstance(value, dict):
+        value_json = json.dumps(value, sort_keys=True, default=str)
+        if not value:
+            yield prefix, None, value_json
+            return
+        for key in sorted(value):
+            full = f"{prefix};{key}" if prefix else str(key)
+            yield full, _number(value[key]), value_json
+        return
+    number = _number(value)
+    if number is None and value is not None:
+        yield prefix, None, json.dumps(value, default=str)
+    else:
+        yield prefix, number, None
+
+
+def insights_rows(
+    data: Iterable[dict[str, Any]],
+    *,
+    base: dict[str, Any],
+    breakdowns: Iterable[str] = BREAKDOWN_FIELDS,
+    lifetime_day: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Rows for the ``data`` array of an insights response.
+
+    ``base`` holds the identifying fields copied into every row (``page_id``, or ``post_id``
+    and friends). For time-series metrics ``end_time`` and ``date`` come from each value; for
+    ``lifetime`` values (no ``end_time``) ``date`` is ``lifetime_day`` (the observation day)
+    and ``end_time`` is null.
+    """
+    breakdowns = tuple(breakdowns)
+    for entry in data:
+        metric = entry.get("name")
+        period = entry.get("period")
+        title = entry.get("title")
+        description = entry.get("description")
+        for item in entry.get("values") or ():
+            raw_end = item.get("end_time")
+            if raw_end:
+                end_time: str | None = normalize_end_time(raw_end)
+                day: str | None = day_of_end_time(raw_end).isoformat()
+            else:
+                end_time, day = None, lifetime_day
+            prefix = _breakdown_prefix(item, breakdowns)
+            for key, number, value_json in value_rows(item.get("value"), prefix):
+                row = dict(base)
+                row.update(
+                    metric=metric,
+                    period=period,
+                    end_time=end_time,
+                    date=day,
+                    value=number,
+                    value_json=value_json,
+                    breakdown_key=key,
+                    title=title,
+                    description=description,
+                )
+                yield row
