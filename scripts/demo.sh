@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# README step 1: run the tap end to end on the built-in offline Graph API sandbox (fake data, no
+# Facebook account) into a real Singer target (target-jsonl, in its own venv as Meltano would do),
+# then print what landed: rows per stream and the date range covered.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+PIP_FLAGS=(-q --disable-pip-version-check)
+
+if [ ! -x .venv/bin/tap-facebook-pages ]; then
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install "${PIP_FLAGS[@]}" -e .
+fi
+if [ ! -x .venvs/target-jsonl/bin/target-jsonl ]; then
+  "$PYTHON" -m venv .venvs/target-jsonl
+  .venvs/target-jsonl/bin/python -m pip install "${PIP_FLAGS[@]}" "target-jsonl==0.1.4"
+fi
+
+out=output/demo
+rm -rf "$out" && mkdir -p "$out/data"
+cat > "$out/tap_config.json" <<JSON
+{"sandbox": true, "lookback_days": 3}
+JSON
+cat > "$out/target_config.json" <<JSON
+{"destination_path": "$out/data", "do_timestamp_file": false}
+JSON
+
+echo "Running: tap-facebook-pages (sandbox) | target-jsonl ..." >&2
+.venv/bin/tap-facebook-pages --config "$out/tap_config.json" 2> "$out/tap.log" \
+  | .venvs/target-jsonl/bin/target-jsonl --config "$out/target_config.json" > "$out/state.json"
+
+.venv/bin/python - "$out/data" <<'PY'
+import json, pathlib, sys
+rows = []
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.jsonl")):
+    records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    dates = sorted(r["date"] for r in records if r.get("date"))
+    metrics = {r["metric"] for r in records if r.get("metric")}
+    span = f"{dates[0]} .. {dates[-1]}" if dates else ""
+    rows.append((path.stem, len(records), len(metrics) or "", span))
+print(f"\n{'stream':<36} {'rows':>7} {'metrics':>8}  dates")
+print("-" * 80)
+for name, count, metrics, span in rows:
+    print(f"{name:<36} {count:>7} {metrics!s:>8}  {span}")
+print("\nFiles:", sys.argv[1], "| tap log: output/demo/tap.log | final state: output/demo/state.json")
+PY

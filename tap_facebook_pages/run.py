@@ -1,0 +1,69 @@
+"""The run report: what each page/stream did, what failed, and the end-of-run verdict."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Failure:
+    """One unit of work that could not be completed."""
+
+    page_id: str
+    stream: str
+    detail: str
+    metrics: tuple[str, ...] = ()
+    date_range: str = ""
+
+    def line(self) -> str:
+        """One human line naming page, stream, metric set and date range."""
+        parts = [f"page {self.page_id}", f"stream {self.stream}"]
+        if self.metrics:
+            parts.append(f"metrics {','.join(self.metrics)}")
+        if self.date_range:
+            parts.append(f"dates {self.date_range}")
+        return f"{'; '.join(parts)}: {self.detail}"
+
+
+@dataclass
+class RunReport:
+    """Collects failures, skips and per-stream summaries of one run (thread-safe)."""
+
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: float = field(default_factory=time.monotonic)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    rows: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def fail(self, failure: Failure) -> None:
+        """Record a failed unit of work."""
+        with self._lock:
+            self.failures.append(failure)
+
+    def skip(self, page_id: str, reason: str) -> None:
+        """Record a page skipped on purpose (revoked access, missing ANALYZE task)."""
+        with self._lock:
+            self.skipped.append((page_id, reason))
+
+    def stream_done(self, logger: logging.Logger, **fields: Any) -> None:
+        """Log one structured line for a page's stream at the end of its sync."""
+        with self._lock:
+            self.rows += int(fields.get("rows") or 0)
+        logger.info("sync summary %s", json.dumps({"run_id": self.run_id, **fields}, default=str))
+
+    def summary(self) -> dict[str, Any]:
+        """The run summary as a dict (logged as one JSON line)."""
+        return {
+            "run_id": self.run_id,
+            "rows": self.rows,
+            "failed": len(self.failures),
+            "skipped_pages": sorted({p for p, _ in self.skipped}),
+            "duration_s": round(time.monotonic() - self.started, 3),
+        }

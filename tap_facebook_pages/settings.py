@@ -1,0 +1,189 @@
+"""Settings: the validated, resolved form of the tap's config, checked before any Graph call."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tap_facebook_pages.metrics import MetricCatalog, load_catalog
+from tap_facebook_pages.windows import last_complete_day
+
+DEFAULT_START_DAYS = 90
+
+
+class UserError(Exception):
+    """An expected condition the user must fix; shown as one line, without a traceback."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """The config is wrong (unknown metric, bad dates…)."""
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """The metrics of one level to request, after catalog validation.
+
+    ``requests`` maps each requested metric to the periods it is requested for (only periods
+    the metric supports). ``renamed`` maps a configured retired name to its live replacement.
+    """
+
+    requests: dict[str, tuple[str, ...]]
+    renamed: dict[str, str]
+    skipped: tuple[str, ...]
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metric names to request, in config order."""
+        return list(self.requests)
+
+
+def plan_metrics(
+    names: Iterable[str],
+    periods: Iterable[str],
+    *,
+    level: str,
+    catalog: MetricCatalog,
+    logger: logging.Logger,
+    setting: str,
+) -> MetricPlan:
+    """Validate configured metric names against the catalog.
+
+    Unknown name → ``ConfigError`` naming it and the closest known names. Retired name with a
+    live replacement → warning, the replacement is requested instead. Retired without one →
+    warning, skipped. A period the metric does not support is not requested.
+    """
+    wanted_periods = tuple(periods)
+    requests: dict[str, tuple[str, ...]] = {}
+    renamed: dict[str, str] = {}
+    skipped: list[str] = []
+    for name in names:
+        metric = catalog.get(name, level)
+        if metric is None:
+            close = catalog.closest(name, level)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            msg = (
+                f"{setting}: unknown {level.lower()} metric '{name}'{hint} "
+                f"(see catalog/METRICS.md for every known metric)"
+            )
+            raise ConfigError(msg)
+        key = name
+        if not metric.is_live:
+            replacement = catalog.live_replacement(name, level)
+            retired = f"retired {metric.retired_on}" if metric.retired_on else "not valid"
+            if replacement:
+                logger.warning(
+                    "%s: metric '%s' is %s; requesting its replacement '%s' instead.",
+                    setting,
+                    name,
+                    retired,
+                    replacement,
+                )
+                renamed[name] = replacement
+                key = replacement
+                metric = catalog.get(replacement, level) or metric
+            else:
+                logger.warning(
+                    "%s: metric '%s' is %s and has no replacement; skipping it.",
+                    setting,
+                    name,
+                    retired,
+                )
+                skipped.append(name)
+                continue
+        usable = tuple(p for p in wanted_periods if p in metric.supported_periods)
+        if not usable:
+            logger.warning(
+                "%s: metric '%s' supports periods %s, none of %s; not requesting it.",
+                setting,
+                key,
+                ",".join(metric.supported_periods),
+                ",".join(wanted_periods),
+            )
+            skipped.append(key)
+            continue
+        if key in requests:
+            continue
+        requests[key] = usable
+    return MetricPlan(requests=requests, renamed=renamed, skipped=tuple(skipped))
+
+
+def _date(value: Any, setting: str) -> datetime.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = str(value)
+    try:
+        return datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        msg = f"{setting}: '{value}' is not a date (use YYYY-MM-DD)"
+        raise ConfigError(msg) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings used by streams."""
+
+    start_date: datetime.date
+    start_date_explicit: bool
+    end_date: datetime.date
+    lookback_days: int
+    window_days: int
+    periods: tuple[str, ...]
+    page_metrics: MetricPlan
+    page_ids: tuple[str, ...] | None
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        logger: logging.Logger,
+        *,
+        today: datetime.date | None = None,
+    ) -> Settings:
+        """Validate and resolve ``config`` (raises ``ConfigError``)."""
+        catalog = load_catalog()
+        end_default = today - datetime.timedelta(days=1) if today else last_complete_day()
+        end_date = _date(config.get("end_date"), "end_date") or end_default
+        explicit_start = _date(config.get("start_date"), "start_date")
+        start_date = explicit_start or (
+            end_default + datetime.timedelta(days=1) - datetime.timedelta(days=DEFAULT_START_DAYS)
+        )
+        if start_date > end_date:
+            msg = f"start_date {start_date} is after end_date {end_date}"
+            raise ConfigError(msg)
+        window_days = int(config.get("window_days") or 90)
+        if not 1 <= window_days <= 90:
+            msg = f"window_days must be between 1 and 90, not {window_days}"
+            raise ConfigError(msg)
+        lookback = int(config.get("lookback_days", 3))
+        if lookback < 0:
+            msg = f"lookback_days must be 0 or more, not {lookback}"
+            raise ConfigError(msg)
+        periods = tuple(config.get("periods") or ("day",))
+        names = config.get("page_metrics") or catalog.defaults("PAGE")
+        page_ids = config.get("page_ids") or None
+        return cls(
+            start_date=start_date,
+            start_date_explicit=explicit_start is not None,
+            end_date=end_date,
+            lookback_days=lookback,
+            window_days=window_days,
+            periods=periods,
+            page_metrics=plan_metrics(
+                names,
+                periods,
+                level="PAGE",
+                catalog=catalog,
+                logger=logger,
+                setting="page_metrics",
+            ),
+            page_ids=tuple(str(p) for p in page_ids) if page_ids else None,
+        )
