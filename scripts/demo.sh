@@ -4,16 +4,18 @@
 # then print what landed: rows per stream and the date range covered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# pip, minus the notices some machines' global pip config prints for every package.
+pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 PYTHON=${PYTHON:-python3}
 PIP_FLAGS=(-q --disable-pip-version-check)
 
 if [ ! -x .venv/bin/tap-facebook-pages ]; then
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install "${PIP_FLAGS[@]}" -e .
+  pip_quiet .venv/bin/python -m pip install "${PIP_FLAGS[@]}" -e .
 fi
 if [ ! -x .venvs/target-jsonl/bin/target-jsonl ]; then
   "$PYTHON" -m venv .venvs/target-jsonl
-  .venvs/target-jsonl/bin/python -m pip install "${PIP_FLAGS[@]}" "target-jsonl==0.1.4"
+  pip_quiet .venvs/target-jsonl/bin/python -m pip install "${PIP_FLAGS[@]}" "target-jsonl==0.1.4"
 fi
 
 out=output/demo

@@ -5,12 +5,15 @@
 # Extra arguments go to pytest, e.g. `scripts/test.sh -m "not e2e"` for a quick local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# pip, minus the notices some machines' global pip config prints for every package.
+pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,dev]"
+pip_quiet .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,dev]"
 echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy
-echo "== metric catalog" && .venv/bin/python scripts/render_metrics_catalog.py --check
+echo "== generated docs" && .venv/bin/python scripts/render_metrics_catalog.py --check \
+  && .venv/bin/python scripts/render_readme_settings.py --check
 echo "== pytest" && .venv/bin/pytest "$@"

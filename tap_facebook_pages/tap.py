@@ -20,7 +20,7 @@ from tap_facebook_pages.streams.page_insights import PageInsightsStream
 from tap_facebook_pages.streams.pages import PagesStream
 
 SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
-TOKEN_HELP = (
+RENEWAL_HELP = (
     "Get a new long-lived token: exchange a fresh user token with GET /oauth/access_token"
     "?grant_type=fb_exchange_token (see README 'Getting a token'), or use a system-user token."
 )
@@ -169,6 +169,7 @@ class TapFacebookPages(Tap):
         self._sandbox: Any = None
         self.redactor = REDACTOR
         install_redaction(self.redactor)
+        type(self)._current = self
         super().__init__(*args, **kwargs)
 
     # -- shared objects ---------------------------------------------------------------------
@@ -228,7 +229,7 @@ class TapFacebookPages(Tap):
 
     @staticmethod
     def _auth_message(error: AuthError) -> str:
-        return f"The access token was rejected by Facebook: {error.describe()}. {TOKEN_HELP}"
+        return f"The access token was rejected by Facebook: {error.describe()}. {RENEWAL_HELP}"
 
     # -- discovery --------------------------------------------------------------------------
 
@@ -247,20 +248,34 @@ class TapFacebookPages(Tap):
             streams.append(PageInsightsStream(self, page))
         return streams
 
-    # -- sync -------------------------------------------------------------------------------
+    # -- end of run -------------------------------------------------------------------------
 
-    def sync_all(self) -> None:
-        """Sync every selected stream, then report; exit non-zero when any unit failed."""
-        try:
-            super().sync_all()
-        except AuthError as error:
-            raise AuthFailedError(self._auth_message(error)) from None
-        finally:
-            self.logger.info("run summary %s", json.dumps(self.report.summary()))
-            if self._sandbox is not None:
-                self._sandbox.stop()
+    _current: TapFacebookPages | None = None
+
+    def finish_run(self) -> None:
+        """Log the run summary and stop the sandbox; raise when any unit of work failed.
+
+        Called by the CLI after ``sync_all`` (which the SDK marks final); tests and other
+        programmatic callers call it themselves.
+        """
+        self.logger.info("run summary %s", json.dumps(self.report.summary()))
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
         failures = self.report.failures
         if failures:
             lines = "; ".join(f.line() for f in failures)
             msg = f"{len(failures)} unit(s) of work failed, the rest was loaded: {lines}"
             raise RunFailedError(msg)
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:
+        """The SDK's sync entry point, plus the end-of-run verdict and one-line auth errors."""
+        cls._current = None
+        try:
+            super().invoke(**kwargs)
+        except AuthError as error:
+            raise AuthFailedError(cls._auth_message(error)) from None
+        tap = cls._current
+        if tap is not None:
+            tap.finish_run()

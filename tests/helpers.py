@@ -53,6 +53,7 @@ def run_tap(
     with contextlib.redirect_stdout(buffer):
         tap = TapFacebookPages(config=config, state=state, catalog=catalog)
         tap.sync_all()
+        tap.finish_run()
     return parse_messages(buffer.getvalue())
 
 

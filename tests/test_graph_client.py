@@ -25,7 +25,7 @@ from tap_facebook_pages.graph.errors import (
     classify_error_body,
     interpret_response,
 )
-from tap_facebook_pages.graph.redact import Redactor, RedactingFilter, strip_secret_params
+from tap_facebook_pages.graph.redact import RedactingFilter, Redactor, strip_secret_params
 
 BASE = "https://graph.test"
 TOKEN = "EAAB-user-token-SECRET-1234567890"
@@ -63,8 +63,16 @@ def _err(code: int, message: str = "x", **extra) -> dict:
         (400, {"code": 32}, THROTTLE),
         (400, {"code": 613}, THROTTLE),
         (400, {"code": 80001}, THROTTLE),
-        (400, {"code": 100, "message": "(#100) The value must be a valid insights metric"}, INVALID_METRIC),
-        (400, {"code": 100, "message": "(#100) Tried accessing nonexisting field (x)"}, BAD_REQUEST),
+        (
+            400,
+            {"code": 100, "message": "(#100) The value must be a valid insights metric"},
+            INVALID_METRIC,
+        ),
+        (
+            400,
+            {"code": 100, "message": "(#100) Tried accessing nonexisting field (x)"},
+            BAD_REQUEST,
+        ),
         (400, {"code": 3001, "error_subcode": 1504028}, BAD_REQUEST),
         (400, {"code": 10}, PERMISSION),
         (403, {"code": 200}, PERMISSION),
@@ -134,14 +142,27 @@ def test_gives_up_after_max_retries() -> None:
 def test_throttle_waits_regain_time_capped() -> None:
     client, slept = _client(max_throttle_wait_seconds=30)
     buc = json.dumps(
-        {"42": [{"type": "pages", "call_count": 100, "total_cputime": 5, "total_time": 5,
-                 "estimated_time_to_regain_access": 2}]}
+        {
+            "42": [
+                {
+                    "type": "pages",
+                    "call_count": 100,
+                    "total_cputime": 5,
+                    "total_time": 5,
+                    "estimated_time_to_regain_access": 2,
+                }
+            ]
+        }
     )
     with requests_mock.Mocker() as m:
         m.get(
             f"{BASE}/v25.0/42/insights",
             [
-                {"status_code": 400, "json": _err(80001), "headers": {"X-Business-Use-Case-Usage": buc}},
+                {
+                    "status_code": 400,
+                    "json": _err(80001),
+                    "headers": {"X-Business-Use-Case-Usage": buc},
+                },
                 {"status_code": 200, "json": {"data": []}},
             ],
         )
@@ -152,7 +173,9 @@ def test_throttle_waits_regain_time_capped() -> None:
 
 def test_pacing_slows_down_past_75_percent() -> None:
     client, slept = _client()
-    buc = json.dumps({"42": [{"type": "pages", "call_count": 85, "total_cputime": 1, "total_time": 1}]})
+    buc = json.dumps(
+        {"42": [{"type": "pages", "call_count": 85, "total_cputime": 1, "total_time": 1}]}
+    )
     with requests_mock.Mocker() as m:
         m.get(f"{BASE}/v25.0/42", json={"id": "42"}, headers={"X-Business-Use-Case-Usage": buc})
         client.get("42", scope="42")
@@ -161,9 +184,7 @@ def test_pacing_slows_down_past_75_percent() -> None:
     assert 0 < slept[0] <= client.pacer.slow_max_seconds
 
 
-@pytest.mark.parametrize(
-    ("code", "exc"), [(190, AuthError), (100, BadRequestError)]
-)
+@pytest.mark.parametrize(("code", "exc"), [(190, AuthError), (100, BadRequestError)])
 def test_terminal_errors_are_not_retried(code: int, exc: type) -> None:
     client, slept = _client()
     with requests_mock.Mocker() as m:
@@ -203,12 +224,22 @@ def test_strip_secret_params() -> None:
 def test_redacting_filter_masks_tokens_in_messages_and_exceptions() -> None:
     redactor = Redactor()
     redactor.add(TOKEN, SECRET)
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url %s secret %s", (f"?access_token={PAGE_TOKEN}", SECRET), None)
+    record = logging.LogRecord(
+        "x",
+        logging.ERROR,
+        __file__,
+        1,
+        "url %s secret %s",
+        (f"?access_token={PAGE_TOKEN}", SECRET),
+        None,
+    )
     try:
         raise ValueError(f"failed with Bearer {TOKEN}")
     except ValueError as exc:
         record.exc_info = (ValueError, exc, exc.__traceback__)
     RedactingFilter(redactor).filter(record)
     text = record.getMessage() + (record.exc_text or "")
-    assert TOKEN not in text and SECRET not in text and PAGE_TOKEN not in text
+    assert TOKEN not in text
+    assert SECRET not in text
+    assert PAGE_TOKEN not in text
     assert "***" in text

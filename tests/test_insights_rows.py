@@ -56,7 +56,15 @@ def test_object_value_exploded_one_row_per_key() -> None:
 
 
 def test_empty_object_keeps_the_day() -> None:
-    rows = _rows([{"name": "m", "period": "day", "values": [{"value": {}, "end_time": "2026-03-09T07:00:00+0000"}]}])
+    rows = _rows(
+        [
+            {
+                "name": "m",
+                "period": "day",
+                "values": [{"value": {}, "end_time": "2026-03-09T07:00:00+0000"}],
+            }
+        ]
+    )
     assert [(r["breakdown_key"], r["value"], r["value_json"]) for r in rows] == [("", None, "{}")]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
 from tap_facebook_pages.windows import end_time_for
-from tests.helpers import RunOutput, parse_messages, run_tap, sandbox_config
+from tests.helpers import TEST_TOKEN, RunOutput, parse_messages, run_tap, sandbox_config
 
 TODAY = dt.date(2026, 11, 20)
 KEY = ("page_id", "metric", "period", "end_time", "breakdown_key")
@@ -37,7 +38,9 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def _expected_rows(page_id: str, metrics: list[str], periods: list[str], days: list[dt.date]) -> dict:
+def _expected_rows(
+    page_id: str, metrics: list[str], periods: list[str], days: list[dt.date]
+) -> dict:
     """(key) -> value, computed from the sandbox's own data functions."""
     catalog = load_catalog()
     expected: dict[tuple, Any] = {}
@@ -61,7 +64,9 @@ def _expected_rows(page_id: str, metrics: list[str], periods: list[str], days: l
 
 
 def _insights(out: RunOutput) -> list[dict]:
-    return [r for name, rows in out.records.items() if name.startswith("page_insights_") for r in rows]
+    return [
+        r for name, rows in out.records.items() if name.startswith("page_insights_") for r in rows
+    ]
 
 
 def test_every_page_metric_period_day_once_with_sandbox_value(sandbox: SandboxServer) -> None:
@@ -75,7 +80,9 @@ def test_every_page_metric_period_day_once_with_sandbox_value(sandbox: SandboxSe
     assert not [k for k, n in Counter(keys).items() if n > 1], "duplicate keys"
     expected: dict = {}
     for page_id in sbx.ACCOUNT_PAGE_IDS:
-        expected.update(_expected_rows(page_id, DEFAULT_METRICS, ["day", "week"], _days(start, end)))
+        expected.update(
+            _expected_rows(page_id, DEFAULT_METRICS, ["day", "week"], _days(start, end))
+        )
     got = {tuple(r[k] for k in KEY): r["value"] for r in rows}
     assert got.keys() == expected.keys()
     assert got == expected
@@ -102,10 +109,9 @@ def test_object_metric_exploded_and_value_json_kept(sandbox: SandboxServer) -> N
     )
     rows = out.records[f"page_insights_{page}"]
     value = sbx.metric_value(page, "page_actions_post_reactions_total", "day", day, today=TODAY)
-    assert isinstance(value, dict) and value
+    assert isinstance(value, dict)
+    assert value
     assert {r["breakdown_key"]: r["value"] for r in rows} == value
-    import json
-
     assert all(json.loads(r["value_json"]) == value for r in rows)
 
 
@@ -156,7 +162,8 @@ def test_windows_never_exceed_window_days_and_one_call_per_window(sandbox: Sandb
     ]
     assert all((u - s).days <= 30 for s, u in spans)
     assert len(calls) == 3  # 90 days / 30: all metrics in one call per window
-    assert spans[0][0] == dt.date(2026, 1, 1) and spans[-1][1] == dt.date(2026, 4, 1)
+    assert spans[0][0] == dt.date(2026, 1, 1)
+    assert spans[-1][1] == dt.date(2026, 4, 1)
     assert all(len(c["params"]["metric"].split(",")) == len(DEFAULT_METRICS) for c in calls)
 
 
@@ -181,8 +188,12 @@ def test_second_run_rereads_exactly_lookback_days(sandbox: SandboxServer) -> Non
 def test_interrupted_run_resumed_from_last_state_yields_same_rows(sandbox: SandboxServer) -> None:
     page = sbx.ACCOUNT_PAGE_IDS[0]
     config = sandbox_config(
-        sandbox.url, page_ids=[page], start_date="2026-02-01", end_date="2026-04-30",
-        window_days=15, lookback_days=0,
+        sandbox.url,
+        page_ids=[page],
+        start_date="2026-02-01",
+        end_date="2026-04-30",
+        window_days=15,
+        lookback_days=0,
     )
     full = run_tap(config)
     full_keys = {tuple(r[k] for k in KEY): r["value"] for r in _insights(full)}
@@ -219,7 +230,8 @@ def test_pages_stream_from_the_discovery_call_only(sandbox: SandboxServer) -> No
     by_id = {p.id: p for p in sbx.PAGES}
     for page_id, row in pages.items():
         src = by_id[page_id]
-        assert row["name"] == src.name and "SANDBOX" in row["name"]
+        assert row["name"] == src.name
+        assert "SANDBOX" in row["name"]
         assert row["fan_count"] == src.fan_count
         assert row["followers_count"] == src.followers_count
         assert "access_token" not in row
@@ -245,12 +257,12 @@ def test_retired_metric_in_config_uses_replacement(sandbox: SandboxServer) -> No
     )
     metrics = {r["metric"] for r in out.records[f"page_insights_{page}"]}
     assert metrics == {"page_total_media_view_unique", "page_post_engagements"}
-    assert all("page_impressions_unique" not in c["params"]["metric"] for c in _insight_calls(sandbox))
+    assert all(
+        "page_impressions_unique" not in c["params"]["metric"] for c in _insight_calls(sandbox)
+    )
 
 
 def test_token_never_in_output(sandbox: SandboxServer, capfd: pytest.CaptureFixture[str]) -> None:
-    from tests.helpers import TEST_TOKEN
-
     out = run_tap(sandbox_config(sandbox.url, start_date="2026-05-01", end_date="2026-05-02"))
     assert out.records
     captured = capfd.readouterr()

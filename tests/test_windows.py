@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -51,7 +52,7 @@ def test_windows_cover_range_without_gaps_or_overlap() -> None:
     windows = iter_windows(D(2025, 1, 1), D(2025, 12, 31), 90)
     assert windows[0] == (D(2025, 1, 1), D(2025, 4, 1))
     assert all((u - s).days <= 90 for s, u in windows)
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
     assert windows[-1][1] == D(2026, 1, 1)  # until is exclusive
     assert sum((u - s).days for s, u in windows) == 365
 
@@ -70,12 +71,8 @@ def test_incremental_start() -> None:
     start = D(2026, 1, 1)
     assert incremental_start(bookmark=None, start_date=start, lookback_days=3) == start
     bookmark = end_time_for(D(2026, 3, 10))  # last complete day emitted: 2026-03-10
-    assert incremental_start(bookmark=bookmark, start_date=start, lookback_days=3) == D(
-        2026, 3, 8
-    )
-    assert incremental_start(bookmark=bookmark, start_date=start, lookback_days=0) == D(
-        2026, 3, 11
-    )
+    assert incremental_start(bookmark=bookmark, start_date=start, lookback_days=3) == D(2026, 3, 8)
+    assert incremental_start(bookmark=bookmark, start_date=start, lookback_days=0) == D(2026, 3, 11)
     # An explicit start_date bounds the lookback; a default one does not.
     floor = D(2026, 3, 10)
     assert (

@@ -175,33 +175,17 @@ class GraphClient:
         while True:
             delay, reason = self.pacer.delay_for(scope)
             self._wait(delay, scope, reason)
-            stats.requests += 1
-            with self._stats_lock:
-                self.round_trips += 1
-            error: GraphError
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=query or None,
-                    data=data,
-                    headers=headers,
-                    timeout=self.timeout_seconds,
-                )
-            except _TRANSPORT_ERRORS as exc:
-                error = TransientError(f"network error ({type(exc).__name__})", path=log_path)
-            else:
-                self.pacer.observe(response.headers)
-                usage = self.pacer.usage(scope) if scope else None
-                parsed, maybe_error = interpret_response(
-                    response.status_code,
-                    response.content,
-                    path=log_path,
-                    regain_seconds=usage.regain_seconds if usage else None,
-                )
-                if maybe_error is None:
-                    return parsed
-                error = maybe_error
+            parsed, error = self._send(
+                method=method,
+                url=url,
+                query=query,
+                data=data,
+                headers=headers,
+                scope=scope,
+                log_path=log_path,
+            )
+            if error is None:
+                return parsed
             if error.kind == RETRY:
                 attempts += 1
                 if attempts >= self.max_retries:
@@ -219,20 +203,56 @@ class GraphClient:
                     self.redactor.redact(error.describe()),
                 )
                 self._sleep(wait)
-                continue
-            if error.kind == THROTTLE:
+            elif error.kind == THROTTLE:
                 throttles += 1
                 if throttles >= self.max_retries:
                     stats.failures += 1
                     raise error
                 stats.retries += 1
-                wait = error.regain_seconds or self._backoff(throttles + 2)
-                wait = min(wait, self.max_throttle_wait_seconds)
+                wait = min(
+                    error.regain_seconds or self._backoff(throttles + 2),
+                    self.max_throttle_wait_seconds,
+                )
                 self._wait(wait, scope, f"throttled ({error.describe()})")
                 if scope:
                     self.pacer.forget(scope)
-                continue
-            raise error
+            else:
+                raise error
+
+    def _send(
+        self,
+        *,
+        method: str,
+        url: str,
+        query: Mapping[str, Any],
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+        scope: str | None,
+        log_path: str,
+    ) -> tuple[Any, GraphError | None]:
+        """One HTTP round trip: the parsed body, or the classified error."""
+        self.stats(scope).requests += 1
+        with self._stats_lock:
+            self.round_trips += 1
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=query or None,
+                data=data,
+                headers=headers,
+                timeout=self.timeout_seconds,
+            )
+        except _TRANSPORT_ERRORS as exc:
+            return None, TransientError(f"network error ({type(exc).__name__})", path=log_path)
+        self.pacer.observe(response.headers)
+        usage = self.pacer.usage(scope) if scope else None
+        return interpret_response(
+            response.status_code,
+            response.content,
+            path=log_path,
+            regain_seconds=usage.regain_seconds if usage else None,
+        )
 
     def get(
         self,
