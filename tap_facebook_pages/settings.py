@@ -139,6 +139,7 @@ class Settings:
     periods: tuple[str, ...]
     page_metrics: MetricPlan
     page_ids: tuple[str, ...] | None
+    breakdowns: tuple[str, ...] = ()
 
     @classmethod
     def from_config(
@@ -186,4 +187,5 @@ class Settings:
                 setting="page_metrics",
             ),
             page_ids=tuple(str(p) for p in page_ids) if page_ids else None,
+            breakdowns=tuple(config.get("breakdowns") or ()),
         )

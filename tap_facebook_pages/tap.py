@@ -103,6 +103,16 @@ def _config_schema() -> dict[str, Any]:
             description="Periods to request: day, week and/or days_28.",
         ),
         th.Property(
+            "breakdowns",
+            th.ArrayType(th.StringType(allowed_values=["is_from_ads", "is_from_followers"])),
+            default=[],
+            title="Breakdowns",
+            description=(
+                "Also request these breakdowns for the metrics that support them (e.g. "
+                "page_media_view): extra rows with breakdown_key is_from_ads=0 / is_from_ads=1."
+            ),
+        ),
+        th.Property(
             "api_version",
             th.StringType(nullable=False),
             default="v25.0",

@@ -36,6 +36,6 @@ class GraphStream(Stream):
         """Where failures and per-page statistics of this run are collected."""
         return self.tap.report
 
-    def get_replication_key_signpost(self, context: Any = None) -> None:  # noqa: ARG002
+    def get_replication_key_signpost(self, context: Any = None) -> None:
         """No signpost: windows never reach past the last complete Pacific day."""
         return

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from singer_sdk import typing as th
 
 from tap_facebook_pages.graph.errors import AuthError, GraphError, PagePermissionError
 from tap_facebook_pages.insights import insights_rows
+from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.pages import Page
 from tap_facebook_pages.retired import isolate_invalid
 from tap_facebook_pages.run import Failure
@@ -55,6 +57,15 @@ INSIGHTS_SCHEMA = th.PropertiesList(
 _SORT_KEY = ("end_time", "metric", "period", "breakdown_key")
 
 
+@dataclass(frozen=True)
+class RequestSpec:
+    """One insights request per window: these metrics, these periods, maybe a breakdown."""
+
+    metrics: list[str]
+    periods: tuple[str, ...]
+    breakdown: str | None = None
+
+
 def _sort_key(row: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(row[k]) for k in _SORT_KEY)
 
@@ -82,61 +93,103 @@ class PageInsightsStream(GraphStream):
         merged = self._invalid_metrics() | set(names)
         self.stream_state["invalid_metrics"] = sorted(merged)
 
-    def metric_groups(self) -> list[tuple[tuple[str, ...], list[str]]]:
-        """Metrics to request grouped by period set (usually a single group)."""
+    def _requested(self) -> dict[str, tuple[str, ...]]:
+        """Metric -> periods for this run: the plan, minus metrics the API rejected before,
+        plus live replacements the catalog names for those."""
+        catalog = load_catalog()
         invalid = self._invalid_metrics()
-        groups: dict[tuple[str, ...], list[str]] = {}
+        requested: dict[str, tuple[str, ...]] = {}
         for metric, periods in self.settings.page_metrics.requests.items():
             if metric not in invalid:
-                groups.setdefault(periods, []).append(metric)
-        return list(groups.items())
+                requested.setdefault(metric, periods)
+                continue
+            replacement = catalog.live_replacement(metric, "PAGE")
+            meta = catalog.get(replacement, "PAGE") if replacement else None
+            if replacement and meta and replacement not in invalid:
+                usable = tuple(p for p in periods if p in meta.supported_periods)
+                if usable:
+                    requested.setdefault(replacement, usable)
+        return requested
+
+    def request_specs(self) -> list[RequestSpec]:
+        """One request per window for each distinct (period set, breakdown) of the metrics."""
+        catalog = load_catalog()
+        requested = self._requested()
+        specs: dict[tuple[tuple[str, ...], str | None], list[str]] = {}
+        for metric, periods in requested.items():
+            specs.setdefault((periods, None), []).append(metric)
+        for breakdown in self.settings.breakdowns:
+            for metric, periods in requested.items():
+                meta = catalog.get(metric, "PAGE")
+                if meta is not None and breakdown in meta.supports_breakdowns:
+                    specs.setdefault((periods, breakdown), []).append(metric)
+        return [RequestSpec(metrics, periods, bd) for (periods, bd), metrics in specs.items()]
 
     # -- fetching -----------------------------------------------------------------------
 
     def _fetch(
-        self, metrics: list[str], periods: tuple[str, ...], since: datetime.date, until: datetime.date
+        self, spec: RequestSpec, metrics: list[str], since: datetime.date, until: datetime.date
     ) -> list[dict[str, Any]]:
         params = {
             "metric": ",".join(metrics),
             "since": since.isoformat(),
             "until": until.isoformat(),
         }
-        if len(periods) == 1:
-            params["period"] = periods[0]
+        if len(spec.periods) == 1:
+            params["period"] = spec.periods[0]
+        if spec.breakdown:
+            params["breakdown"] = spec.breakdown
         body = self.graph.get(
             f"{self.page.id}/insights", params, token=self.page.token, scope=self.page.id
         )
-        wanted = set(periods)
+        wanted = set(spec.periods)
         return [e for e in body.get("data") or () if e.get("period") in wanted]
 
     def _window_rows(self, since: datetime.date, until: datetime.date) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         first_end = end_time_for(since)
         last_end = end_time_for(until - datetime.timedelta(days=1))
-        for periods, metrics in self.metric_groups():
+        pending = self.request_specs()
+        done: set[tuple[str, tuple[str, ...], str | None]] = set()
+        while pending:
+            spec = pending.pop(0)
+            metrics = [m for m in spec.metrics if (m, spec.periods, spec.breakdown) not in done]
+            if not metrics:
+                continue
 
-            def call(subset: list[str], periods: tuple[str, ...] = periods) -> list[dict[str, Any]]:
-                return self._fetch(subset, periods, since, until)
+            def call(subset: list[str], spec: RequestSpec = spec) -> list[dict[str, Any]]:
+                return self._fetch(spec, subset, since, until)
 
             results, invalid = isolate_invalid(call, metrics)
+            done.update((m, spec.periods, spec.breakdown) for m in metrics)
             if invalid:
                 self._on_invalid(invalid)
+                # Replacements of the metrics just rejected, for this window too.
+                pending = self.request_specs()
+            prefix = f"{spec.breakdown}=" if spec.breakdown else None
             for data in results:
                 for row in insights_rows(data, base={"page_id": self.page.id}):
-                    if first_end <= row["end_time"] <= last_end:
-                        rows.append(row)
+                    if not first_end <= row["end_time"] <= last_end:
+                        continue
+                    if prefix is not None and not row["breakdown_key"].startswith(prefix):
+                        continue  # the unbroken-down value comes from the plain request
+                    rows.append(row)
         rows.sort(key=_sort_key)
         return rows
 
     def _on_invalid(self, invalid: list[str]) -> None:
-        catalog_plan = self.settings.page_metrics
+        catalog = load_catalog()
         for name in invalid:
+            meta = catalog.get(name, "PAGE")
+            replacement = catalog.live_replacement(name, "PAGE") if meta else None
             self.logger.warning(
                 "Page %s: metric '%s' was rejected by the API as not a valid insights metric "
-                "(retired); continuing without it%s.",
+                "(retired by Meta); %s. It is remembered in state and not requested again.",
                 self.page.id,
                 name,
-                "" if name not in catalog_plan.renamed.values() else " (it was a replacement)",
+                f"requesting its replacement '{replacement}'"
+                if replacement
+                else "no replacement is known, continuing without it",
             )
         self._remember_invalid(invalid)
         self.invalid_this_run.extend(invalid)
@@ -180,7 +233,9 @@ class PageInsightsStream(GraphStream):
                         page_id=self.page.id,
                         stream=self.name,
                         detail=error.describe(),
-                        metrics=tuple(m for _, ms in self.metric_groups() for m in ms),
+                        metrics=tuple(
+                            sorted({m for spec in self.request_specs() for m in spec.metrics})
+                        ),
                         date_range=f"{since}..{until - datetime.timedelta(days=1)}",
                     )
                 )

@@ -15,7 +15,9 @@ PAGES_SCHEMA = th.PropertiesList(
     th.Property("category", th.StringType),
     th.Property(
         "category_list",
-        th.ArrayType(th.ObjectType(th.Property("id", th.StringType), th.Property("name", th.StringType))),
+        th.ArrayType(
+            th.ObjectType(th.Property("id", th.StringType), th.Property("name", th.StringType))
+        ),
     ),
     th.Property("fan_count", th.IntegerType),
     th.Property("followers_count", th.IntegerType),
@@ -41,7 +43,7 @@ class PagesStream(GraphStream):
     replication_key = None
     schema = PAGES_SCHEMA
 
-    def get_records(self, context: Any) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+    def get_records(self, context: Any) -> Iterable[dict[str, Any]]:
         """One row per discovered page."""
         for page in self.tap.pages:
             yield dict(page.record)
