@@ -132,3 +132,28 @@ def discover_pages(
             client.register_token(page.token)
         result.pages.append(page)
     return result
+
+
+REQUIRED_PERMISSIONS = ("pages_show_list", "pages_read_engagement", "read_insights")
+
+
+def missing_permissions(client: GraphClient, logger: logging.Logger) -> list[str] | None:
+    """Required permissions the token lacks (one ``/me/permissions`` call), or None if unknown.
+
+    Without ``read_insights`` the API does not fail: insights come back empty, so this is the
+    only way to tell a quiet page from a missing permission. A page token has no
+    ``/me/permissions``; then the answer is unknown.
+    """
+    try:
+        body = client.get("me/permissions")
+    except AuthError:
+        raise
+    except GraphError as error:
+        logger.debug("Could not read the token's permissions: %s", error.describe())
+        return None
+    granted = {
+        str(p.get("permission"))
+        for p in body.get("data") or ()
+        if isinstance(p, dict) and p.get("status") == "granted"
+    }
+    return [p for p in REQUIRED_PERMISSIONS if p not in granted]

@@ -10,10 +10,10 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
 from tap_facebook_pages.graph.client import GraphClient
-from tap_facebook_pages.graph.errors import AuthError
+from tap_facebook_pages.graph.errors import AuthError, GraphError
 from tap_facebook_pages.graph.redact import REDACTOR, install_redaction
 from tap_facebook_pages.metrics import load_catalog
-from tap_facebook_pages.pages import Discovery, Page, discover_pages
+from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_permissions
 from tap_facebook_pages.run import RunReport
 from tap_facebook_pages.settings import Settings, UserError
 from tap_facebook_pages.streams.page_insights import PageInsightsStream
@@ -28,6 +28,12 @@ RENEWAL_HELP = (
 
 class AuthFailedError(UserError):
     """The access token is expired, revoked or invalid."""
+
+
+class DiscoveryFailedError(UserError):
+    """The pages could not be listed at all (a config problem, or the API is down)."""
+
+    exit_code = 1
 
 
 class RunFailedError(UserError):
@@ -177,6 +183,7 @@ class TapFacebookPages(Tap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._sandbox: Any = None
+        self.missing_permissions: list[str] | None = None
         self.redactor = REDACTOR
         install_redaction(self.redactor)
         type(self)._current = self
@@ -228,9 +235,23 @@ class TapFacebookPages(Tap):
         """Pages readable with the token (one ``/me/accounts`` call, paginated)."""
         _ = self.settings  # validate config before the first call
         try:
-            return discover_pages(self.graph, self.settings.page_ids, self.logger)
+            found = discover_pages(self.graph, self.settings.page_ids, self.logger)
+            self.missing_permissions = missing_permissions(self.graph, self.logger)
         except AuthError as error:
             raise AuthFailedError(self._auth_message(error)) from None
+        except GraphError as error:
+            msg = (
+                f"Could not list the token's pages: {error.describe()}. Check access_token, "
+                "app_secret (appsecret_proof), api_version and api_base_url."
+            )
+            raise DiscoveryFailedError(msg) from None
+        if self.missing_permissions:
+            self.logger.warning(
+                "missing_required_permissions: %s. Without them Facebook answers with empty "
+                "data instead of an error; re-authorize the app and grant them.",
+                ", ".join(self.missing_permissions),
+            )
+        return found
 
     @property
     def pages(self) -> list[Page]:
@@ -257,6 +278,40 @@ class TapFacebookPages(Tap):
                 continue
             streams.append(PageInsightsStream(self, page))
         return streams
+
+    # -- connection test (--test) ------------------------------------------------------------
+
+    def connection_report(self) -> list[str]:
+        """What ``--test`` prints: token validity, permissions and each page's ANALYZE task."""
+        lines = [f"token accepted; {len(self.pages)} page(s) readable"]
+        if self.missing_permissions is None:
+            lines.append("permissions: unknown (page token, or /me/permissions not readable)")
+        elif self.missing_permissions:
+            lines.append(f"missing_required_permissions: {', '.join(self.missing_permissions)}")
+        else:
+            lines.append("permissions: all required granted")
+        for page in self.pages:
+            status = "ANALYZE ok" if page.can_analyze else "MISSING the ANALYZE task"
+            if page.tasks is None:
+                status = "ANALYZE unknown (not listed in /me/accounts)"
+            lines.append(f"page {page.id} ({page.name}): {status}")
+        for page_id, error in self.discovery.problems:
+            lines.append(f"page {page_id}: NOT READABLE: {error.describe()}")
+        return lines
+
+    @classmethod
+    def cb_test(cls, ctx: Any, param: Any, value: str) -> None:
+        """``--test``: print the connection report, then the SDK's one-record dry run."""
+        if value and value != "disabled":
+            config = ctx.params.get("config")
+            tap = cls(
+                config=config.config if config else None,
+                parse_env_config=bool(config and config.parse_env),
+                validate_config=True,
+            )
+            for line in tap.connection_report():
+                tap.logger.info("connection test: %s", line)
+        super().cb_test(ctx, param, value)
 
     # -- end of run -------------------------------------------------------------------------
 

@@ -101,7 +101,9 @@ class MetricCatalog:
         """The live metric Meta named as the replacement of ``key``, following chains."""
         seen: set[str] = set()
         metric = self.get(key, level)
-        while metric is not None and metric.replacement_metric_key and metric.metric_key not in seen:
+        while (
+            metric is not None and metric.replacement_metric_key and metric.metric_key not in seen
+        ):
             seen.add(metric.metric_key)
             candidate = self.get(metric.replacement_metric_key, level)
             if candidate is None:

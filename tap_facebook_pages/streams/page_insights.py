@@ -194,6 +194,20 @@ class PageInsightsStream(GraphStream):
         self._remember_invalid(invalid)
         self.invalid_this_run.extend(invalid)
 
+    def _check_silence(self, count: int, windows: list[Any]) -> None:
+        """Warn when a page that returned rows before returns none now (read_insights lost?)."""
+        before = int(self.stream_state.get("last_nonzero_rows") or 0)
+        if count:
+            self.stream_state["last_nonzero_rows"] = count
+        elif before and windows:
+            self.logger.warning(
+                "Page %s returned no insights rows this run, but %d in an earlier run: check "
+                "that the token still has read_insights and the ANALYZE task on the page "
+                "(Facebook answers with empty data, not an error).",
+                self.page.id,
+                before,
+            )
+
     # -- sync -----------------------------------------------------------------------------
 
     def get_records(self, context: Any) -> Iterator[dict[str, Any]]:
@@ -249,6 +263,7 @@ class PageInsightsStream(GraphStream):
                 break
             count += len(rows)
             yield from rows
+        self._check_silence(count, windows)
         self.report.stream_done(
             self.logger,
             page_id=self.page.id,
