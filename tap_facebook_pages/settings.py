@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tap_facebook_pages.metrics import MetricCatalog, load_catalog
 from tap_facebook_pages.windows import last_complete_day
 
 DEFAULT_START_DAYS = 90
+DEFAULT_POSTS_LOOKBACK_DAYS = 28
 
 
 class UserError(Exception):
@@ -140,6 +141,9 @@ class Settings:
     page_metrics: MetricPlan
     page_ids: tuple[str, ...] | None
     breakdowns: tuple[str, ...] = ()
+    post_metrics: MetricPlan = field(default_factory=lambda: MetricPlan({}, {}, ()))
+    posts_lookback_days: int = DEFAULT_POSTS_LOOKBACK_DAYS
+    reel_metrics: MetricPlan = field(default_factory=lambda: MetricPlan({}, {}, ()))
 
     @classmethod
     def from_config(
@@ -171,6 +175,22 @@ class Settings:
         periods = tuple(config.get("periods") or ("day",))
         names = config.get("page_metrics") or catalog.defaults("PAGE")
         page_ids = config.get("page_ids") or None
+        posts_lookback = config.get("posts_lookback_days")
+        posts_lookback = DEFAULT_POSTS_LOOKBACK_DAYS if posts_lookback is None else posts_lookback
+        if int(posts_lookback) < 0:
+            msg = f"posts_lookback_days must be 0 or more, not {posts_lookback}"
+            raise ConfigError(msg)
+        content_plans = {
+            setting: plan_metrics(
+                config.get(setting) or catalog.defaults(level),
+                ("lifetime",),
+                level=level,
+                catalog=catalog,
+                logger=logger,
+                setting=setting,
+            )
+            for setting, level in (("post_metrics", "POST"), ("reel_metrics", "REEL"))
+        }
         return cls(
             start_date=start_date,
             start_date_explicit=explicit_start is not None,
@@ -188,4 +208,7 @@ class Settings:
             ),
             page_ids=tuple(str(p) for p in page_ids) if page_ids else None,
             breakdowns=tuple(config.get("breakdowns") or ()),
+            post_metrics=content_plans["post_metrics"],
+            posts_lookback_days=int(posts_lookback),
+            reel_metrics=content_plans["reel_metrics"],
         )

@@ -1,0 +1,578 @@
+"""Posts and reels: one listing per page per run, shared by each pair of streams.
+
+``posts`` + ``post_insights`` come from the same ``/{page-id}/posts`` calls and ``reels`` +
+``reel_insights`` from the same ``/{page-id}/video_reels`` calls: the insights are a field
+expansion of the listing (``insights.metric(…).period(lifetime)`` /
+``video_insights.metric(…).period(lifetime)``), never one call per post. The SDK syncs the two
+streams of a pair one after the other (in name order, the insights stream first), so the tap owns
+one :class:`ContentFetcher` per run: the first stream of a pair to sync makes the calls, window by
+window, and the fetcher keeps only what the other selected stream still needs (in the usual
+order, the small object rows, never the insight rows); the second stream replays that, and
+fetches by itself whatever the first did not get to.
+
+Listing range of a page: from the earliest start among the selected streams of the pair
+(``start_date`` without a bookmark, else ``min(bookmark day, end_date - posts_lookback_days)``)
+to ``end_date``, in since/until windows of at most ``window_days`` (≤ 90) Pacific days, 100
+objects per page of results, ``paging.next`` followed by the Graph client.
+
+Lifetime insights have no ``end_time``: a row's ``date`` is the Pacific day of the extraction
+(:func:`observation_day`), so a rerun on the same day upserts the same rows and daily runs build
+a series of lifetime totals.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pendulum
+
+from tap_facebook_pages.graph.errors import (
+    AuthError,
+    GraphError,
+    InvalidMetricError,
+    PagePermissionError,
+)
+from tap_facebook_pages.insights import insights_rows
+from tap_facebook_pages.metrics import load_catalog
+from tap_facebook_pages.retired import isolate_invalid
+from tap_facebook_pages.run import Failure
+from tap_facebook_pages.windows import PACIFIC, iter_windows, pacific_today
+
+if TYPE_CHECKING:
+    import logging
+
+    from tap_facebook_pages.pages import Page
+    from tap_facebook_pages.settings import MetricPlan, Settings
+    from tap_facebook_pages.tap import TapFacebookPages
+
+PAGE_SIZE = 100
+USER_CONTENT_PERMISSION = "pages_read_user_content"
+
+
+def observation_day() -> datetime.date:
+    """The Pacific day lifetime totals are observed on (the ``date`` of insights rows).
+
+    A module-level function so tests can simulate "the next day".
+    """
+    return pacific_today()
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+
+def graph_time(raw: Any) -> str | None:
+    """An API timestamp (``2026-06-01T16:24:04+0000``) as RFC 3339 UTC, or None."""
+    if not raw:
+        return None
+    text = str(raw)
+    try:
+        moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        parsed = pendulum.parse(text)
+        if not isinstance(parsed, datetime.datetime):
+            return None
+        moment = parsed
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def pacific_day(timestamp: str) -> datetime.date:
+    """The Pacific calendar day of an RFC 3339 timestamp."""
+    moment = pendulum.instance(datetime.datetime.fromisoformat(timestamp))
+    return moment.in_timezone(PACIFIC).date()
+
+
+def pacific_midnight_unix(day: datetime.date) -> int:
+    """Unix seconds of 00:00 America/Los_Angeles at the start of ``day`` (for since/until)."""
+    return int(pendulum.datetime(day.year, day.month, day.day, tz=PACIFIC).timestamp())
+
+
+def _summary_count(edge: Any) -> int | None:
+    if not isinstance(edge, dict):
+        return None
+    summary = edge.get("summary")
+    count = summary.get("total_count") if isinstance(summary, dict) else None
+    return count if isinstance(count, int) else None
+
+
+def _metadata(node: dict[str, Any], insights_field: str) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k != insights_field}
+
+
+def post_row(node: dict[str, Any], page_id: str) -> dict[str, Any]:
+    """A ``posts`` row from one node of the ``/{page-id}/posts`` listing."""
+    shares = node.get("shares")
+    share_count = shares.get("count") if isinstance(shares, dict) else None
+    return {
+        "id": str(node.get("id")),
+        "page_id": page_id,
+        "message": node.get("message"),
+        "created_time": graph_time(node.get("created_time")),
+        "updated_time": graph_time(node.get("updated_time")),
+        "permalink_url": node.get("permalink_url"),
+        "status_type": node.get("status_type"),
+        "is_published": node.get("is_published"),
+        "shares_count": share_count if isinstance(share_count, int) else 0,
+        "reactions_count": _summary_count(node.get("reactions")),
+        "comments_count": _summary_count(node.get("comments")),
+        "metadata": _metadata(node, "insights"),
+    }
+
+
+def reel_row(node: dict[str, Any], page_id: str) -> dict[str, Any]:
+    """A ``reels`` row from one node of the ``/{page-id}/video_reels`` listing."""
+    length = node.get("length")
+    return {
+        "id": str(node.get("id")),
+        "page_id": page_id,
+        "description": node.get("description"),
+        "title": node.get("title"),
+        "created_time": graph_time(node.get("created_time")),
+        "updated_time": graph_time(node.get("updated_time")),
+        "permalink_url": node.get("permalink_url"),
+        "length": length if isinstance(length, (int, float)) else None,
+        "metadata": _metadata(node, "video_insights"),
+    }
+
+
+# -- the two kinds of content -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentKind:
+    """One listing edge and the pair of streams it feeds."""
+
+    name: str
+    edge: str
+    level: str
+    base_fields: tuple[str, ...]
+    user_content_fields: tuple[str, ...]
+    insights_field: str
+    object_stream: str
+    insights_stream: str
+    id_field: str
+    created_field: str
+    make_row: Callable[[dict[str, Any], str], dict[str, Any]]
+
+    def plan(self, settings: Settings) -> MetricPlan:
+        """The configured metrics of this level."""
+        return settings.post_metrics if self.level == "POST" else settings.reel_metrics
+
+
+POSTS = ContentKind(
+    name="posts",
+    edge="posts",
+    level="POST",
+    base_fields=(
+        "id",
+        "message",
+        "created_time",
+        "updated_time",
+        "permalink_url",
+        "status_type",
+        "is_published",
+        "shares",
+    ),
+    user_content_fields=(
+        "reactions.summary(total_count).limit(0)",
+        "comments.summary(total_count).limit(0)",
+    ),
+    insights_field="insights",
+    object_stream="posts",
+    insights_stream="post_insights",
+    id_field="post_id",
+    created_field="post_created_time",
+    make_row=post_row,
+)
+
+REELS = ContentKind(
+    name="reels",
+    edge="video_reels",
+    level="REEL",
+    base_fields=(
+        "id",
+        "description",
+        "title",
+        "created_time",
+        "updated_time",
+        "permalink_url",
+        "length",
+    ),
+    user_content_fields=(),
+    insights_field="video_insights",
+    object_stream="reels",
+    insights_stream="reel_insights",
+    id_field="video_id",
+    created_field="video_created_time",
+    make_row=reel_row,
+)
+
+
+def content_start(
+    bookmark: str | None, settings: Settings, *, floor: datetime.date | None
+) -> datetime.date:
+    """First Pacific day to list for one stream of a pair.
+
+    ``start_date`` without a bookmark; else ``min(bookmark day, end_date - posts_lookback_days)``
+    so every object created within the lookback is re-read (its lifetime insights grow) and any
+    newer one is read. ``floor`` (an explicitly configured ``start_date``) bounds it from below.
+    """
+    if not bookmark:
+        return settings.start_date
+    lookback = datetime.timedelta(days=max(0, settings.posts_lookback_days))
+    first = min(pacific_day(bookmark), settings.end_date - lookback)
+    return max(floor, first) if floor else first
+
+
+# -- the fetcher --------------------------------------------------------------------------------
+
+
+@dataclass
+class WindowResult:
+    """One since/until window of a listing: object rows and insight rows, ascending."""
+
+    since: datetime.date
+    until: datetime.date
+    objects: list[dict[str, Any]] | None = None
+    insights: list[dict[str, Any]] | None = None
+
+
+class Consumer(Protocol):
+    """What a stream of a pair tells the fetcher about itself."""
+
+    @property
+    def name(self) -> str:
+        """The stream's name."""
+
+    @property
+    def logger(self) -> logging.Logger:
+        """Where the listing logs warnings for this stream."""
+
+    def listing_start(self, page: Page) -> datetime.date:
+        """The first day this stream needs for ``page``."""
+
+
+@dataclass
+class PageListing:
+    """The listing of one kind of content of one page in this run."""
+
+    fetcher: ContentFetcher
+    kind: ContentKind
+    page: Page
+    pending: set[str]
+    want_objects: bool
+    want_insights: bool
+    windows: list[tuple[datetime.date, datetime.date]]
+    results: dict[int, WindowResult] = field(default_factory=dict)
+    halted: bool = False
+    metrics: list[str] = field(default_factory=list)
+    invalid_found: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- consumption ----------------------------------------------------------------------
+
+    def consume(self, stream: str, logger: logging.Logger) -> Iterator[WindowResult]:
+        """Every window for ``stream``: replayed when already fetched, fetched otherwise."""
+        try:
+            for index, (since, until) in enumerate(self.windows):
+                result = self._window(index, since, until, stream, logger)
+                if result is None:
+                    return
+                yield result
+        finally:
+            with self.lock:
+                self.pending.discard(stream)
+                if not self.pending:
+                    self.results.clear()
+
+    def _window(
+        self,
+        index: int,
+        since: datetime.date,
+        until: datetime.date,
+        stream: str,
+        logger: logging.Logger,
+    ) -> WindowResult | None:
+        with self.lock:
+            cached = self.results.pop(index, None)  # kept for this stream only: free it now
+            if cached is not None:
+                return cached
+            if self.halted:
+                return None
+            result = self._fetch(since, until, logger)
+            if result is None:
+                self.halted = True
+                return None
+            others = self.pending - {stream}
+            keep = WindowResult(
+                since,
+                until,
+                objects=result.objects if self.kind.object_stream in others else None,
+                insights=result.insights if self.kind.insights_stream in others else None,
+            )
+            if keep.objects is not None or keep.insights is not None:
+                self.results[index] = keep
+            return result
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def _fields(self, metrics: list[str], *, probe: bool = False) -> str:
+        kind = self.kind
+        fields = ["id"] if probe else list(kind.base_fields)
+        if not probe and self.fetcher.user_content_allowed:
+            fields += kind.user_content_fields
+        if metrics:
+            fields.append(f"{kind.insights_field}.metric({','.join(metrics)}).period(lifetime)")
+        return ",".join(fields)
+
+    def _params(
+        self, since: datetime.date, until: datetime.date, fields: str, limit: int
+    ) -> dict[str, Any]:
+        return {
+            "fields": fields,
+            "limit": limit,
+            "since": pacific_midnight_unix(since),
+            "until": pacific_midnight_unix(until),
+        }
+
+    def _list(
+        self, since: datetime.date, until: datetime.date, metrics: list[str]
+    ) -> list[dict[str, Any]]:
+        nodes: list[dict[str, Any]] = []
+        params = self._params(since, until, self._fields(metrics), PAGE_SIZE)
+        graph = self.fetcher.tap.graph
+        path = f"{self.page.id}/{self.kind.edge}"
+        for body in graph.iterate(path, params, token=self.page.token, scope=self.page.id):
+            nodes.extend(n for n in body.get("data") or () if isinstance(n, dict) and n.get("id"))
+        return nodes
+
+    def _probe(self, since: datetime.date, until: datetime.date, metrics: list[str]) -> None:
+        """One small listing call (``limit=1``): raises ``InvalidMetricError`` for a bad set."""
+        params = self._params(since, until, self._fields(metrics, probe=True), 1)
+        path = f"{self.page.id}/{self.kind.edge}"
+        self.fetcher.tap.graph.get(path, params, token=self.page.token, scope=self.page.id)
+
+    def _fetch(
+        self, since: datetime.date, until: datetime.date, logger: logging.Logger
+    ) -> WindowResult | None:
+        """One window's rows, or None when the page failed (recorded in the run report)."""
+        try:
+            nodes = self._nodes(since, until, logger)
+        except AuthError:
+            raise
+        except PagePermissionError as error:
+            logger.warning(
+                "Page %s: access lost (%s); skipping its %s. Re-grant the token's user a role "
+                "on the page (and pages_read_engagement).",
+                self.page.id,
+                error.describe(),
+                self.kind.name,
+            )
+            report = self.fetcher.tap.report
+            if self.page.id not in {page_id for page_id, _ in report.skipped}:
+                report.skip(self.page.id, error.describe())
+            return None
+        except GraphError as error:
+            last = until - datetime.timedelta(days=1)
+            self.fetcher.tap.report.fail(
+                Failure(
+                    page_id=self.page.id,
+                    stream="+".join(sorted(self.pending)),
+                    detail=error.describe(),
+                    metrics=tuple(self.metrics) if self.want_insights else (),
+                    date_range=f"{since}..{last}",
+                )
+            )
+            logger.error(
+                "Page %s: could not list %s created %s..%s after retries: %s",
+                self.page.id,
+                self.kind.name,
+                since,
+                last,
+                error.describe(),
+            )
+            return None
+        return self._rows(since, until, nodes)
+
+    def _nodes(
+        self, since: datetime.date, until: datetime.date, logger: logging.Logger
+    ) -> list[dict[str, Any]]:
+        while True:
+            metrics = self.metrics if self.want_insights else []
+            try:
+                return self._list(since, until, metrics)
+            except InvalidMetricError:
+                if not metrics:
+                    raise
+
+                def probe(subset: list[str]) -> None:
+                    self._probe(since, until, subset)
+
+                _, invalid = isolate_invalid(probe, metrics, known_failing=True)
+                if not invalid:  # pragma: no cover - isolate_invalid always names one here
+                    raise
+                self._on_invalid(invalid, logger)
+            except PagePermissionError as error:
+                if (
+                    USER_CONTENT_PERMISSION not in error.message
+                    or not self.fetcher.user_content_allowed
+                    or not self.kind.user_content_fields
+                ):
+                    raise
+                self.fetcher.user_content_allowed = False
+                logger.warning(
+                    "Page %s: reading reactions and comments needs the %s permission (%s); "
+                    "reactions_count and comments_count are null in this run.",
+                    self.page.id,
+                    USER_CONTENT_PERMISSION,
+                    error.describe(),
+                )
+
+    def _on_invalid(self, invalid: list[str], logger: logging.Logger) -> None:
+        catalog = load_catalog()
+        for name in invalid:
+            replacement = catalog.live_replacement(name, self.kind.level)
+            logger.warning(
+                "Page %s: %s metric '%s' was rejected by the API as not a valid insights "
+                "metric (retired by Meta); %s. It is remembered in state and not requested "
+                "again.",
+                self.page.id,
+                self.kind.level.lower(),
+                name,
+                f"requesting its replacement '{replacement}'"
+                if replacement
+                else "no replacement is known, continuing without it",
+            )
+        self.invalid_found.extend(invalid)
+        self.fetcher.remember_invalid(self.kind, self.page, invalid)
+        self.metrics = self.fetcher.requested_metrics(self.kind, self.page)
+
+    def _rows(
+        self, since: datetime.date, until: datetime.date, nodes: list[dict[str, Any]]
+    ) -> WindowResult:
+        kind = self.kind
+        observed = self.fetcher.observed.isoformat()
+        objects: list[dict[str, Any]] = []
+        insights: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        low, high = pacific_midnight_unix(since), pacific_midnight_unix(until)
+        for node in nodes:
+            row = kind.make_row(node, self.page.id)
+            created = row["created_time"]
+            if row["id"] in seen or not created:
+                continue
+            if not low <= datetime.datetime.fromisoformat(created).timestamp() < high:
+                continue  # another window's object: each object belongs to exactly one window
+            seen.add(row["id"])
+            objects.append(row)
+            if not self.want_insights:
+                continue
+            edge = node.get(kind.insights_field)
+            data = edge.get("data") if isinstance(edge, dict) else None
+            lifetime = [e for e in data or () if e.get("period") == "lifetime"]
+            base = {
+                kind.id_field: row["id"],
+                "page_id": self.page.id,
+                kind.created_field: row["created_time"],
+            }
+            insights.extend(insights_rows(lifetime, base=base, lifetime_day=observed))
+        objects.sort(key=lambda r: (r["created_time"], r["id"]))
+        insights.sort(
+            key=lambda r: (r[kind.created_field], r[kind.id_field], r["metric"], r["breakdown_key"])
+        )
+        return WindowResult(
+            since,
+            until,
+            objects=objects if self.want_objects else None,
+            insights=insights if self.want_insights else None,
+        )
+
+
+class ContentFetcher:
+    """Per-run, per-page listings of posts and reels, shared by the streams of each pair."""
+
+    def __init__(self, tap: TapFacebookPages) -> None:
+        self.tap = tap
+        self.observed = observation_day()
+        self.user_content_allowed = True
+        self._listings: dict[tuple[str, str], PageListing] = {}
+        self._lock = threading.Lock()
+
+    # -- streams of a pair ------------------------------------------------------------------
+
+    def _stream(self, name: str) -> Any:
+        return self.tap.streams.get(name)
+
+    def needs(self, stream_name: str, page: Page) -> bool:
+        """True when ``stream_name`` is selected and syncs ``page``."""
+        stream = self._stream(stream_name)
+        if stream is None or not stream.selected:
+            return False
+        return any(p.get("page_id") == page.id for p in stream.partitions or ())
+
+    def _insights_state(self, kind: ContentKind, page: Page) -> dict[str, Any] | None:
+        stream = self._stream(kind.insights_stream)
+        return stream.get_context_state({"page_id": page.id}) if stream is not None else None
+
+    def invalid_metrics(self, kind: ContentKind, page: Page) -> set[str]:
+        """Metrics the API rejected for this page (remembered in the insights stream's state)."""
+        state = self._insights_state(kind, page) or {}
+        return set(state.get("invalid_metrics") or ())
+
+    def remember_invalid(self, kind: ContentKind, page: Page, names: list[str]) -> None:
+        """Add ``names`` to the insights stream's state of ``page``."""
+        state = self._insights_state(kind, page)
+        if state is not None:
+            state["invalid_metrics"] = sorted(set(state.get("invalid_metrics") or ()) | set(names))
+
+    def requested_metrics(self, kind: ContentKind, page: Page) -> list[str]:
+        """The metrics to expand: the plan minus rejected ones, plus their live replacements."""
+        catalog = load_catalog()
+        invalid = self.invalid_metrics(kind, page)
+        requested: list[str] = []
+        for metric in kind.plan(self.tap.settings).metrics:
+            if metric in invalid:
+                replacement = catalog.live_replacement(metric, kind.level)
+                if not replacement or replacement in invalid:
+                    continue
+                metric = replacement  # noqa: PLW2901
+            if metric not in requested:
+                requested.append(metric)
+        return requested
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def listing(self, kind: ContentKind, page: Page, consumer: Consumer) -> PageListing:
+        """The listing of ``kind`` for ``page``, created by the first stream that asks."""
+        key = (kind.name, page.id)
+        with self._lock:
+            listing = self._listings.get(key)
+            if listing is None:
+                listing = self._create(kind, page, consumer)
+                self._listings[key] = listing
+            return listing
+
+    def _create(self, kind: ContentKind, page: Page, consumer: Consumer) -> PageListing:
+        consumers = {
+            name for name in (kind.object_stream, kind.insights_stream) if self.needs(name, page)
+        }
+        consumers.add(consumer.name)
+        starts = [consumer.listing_start(page)]
+        for name in consumers - {consumer.name}:
+            other = self._stream(name)
+            starts.append(other.listing_start(page))
+        settings = self.tap.settings
+        want_insights = kind.insights_stream in consumers
+        return PageListing(
+            fetcher=self,
+            kind=kind,
+            page=page,
+            pending=consumers,
+            want_objects=kind.object_stream in consumers,
+            want_insights=want_insights,
+            windows=iter_windows(min(starts), settings.end_date, settings.window_days),
+            metrics=self.requested_metrics(kind, page) if want_insights else [],
+        )
