@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
+from tap_facebook_pages.content import ContentFetcher
+from tap_facebook_pages.graph.batch import MAX_BATCH, BatchExecutor
 from tap_facebook_pages.graph.client import GraphClient
 from tap_facebook_pages.graph.errors import AuthError, GraphError
 from tap_facebook_pages.graph.redact import REDACTOR, install_redaction
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_permissions
+from tap_facebook_pages.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.run import RunReport
 from tap_facebook_pages.settings import Settings, UserError
+from tap_facebook_pages.streams.content import (
+    PostInsightsStream,
+    PostsStream,
+    ReelInsightsStream,
+    ReelsStream,
+)
 from tap_facebook_pages.streams.page_insights import PageInsightsStream
 from tap_facebook_pages.streams.pages import PagesStream
+from tap_facebook_pages.writer import BufferedMsgSpecWriter
 
 SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
 RENEWAL_HELP = (
@@ -40,6 +52,12 @@ class RunFailedError(UserError):
     """Some pages or windows could not be read; the others were loaded."""
 
     exit_code = 1
+
+
+def shard_of(page_id: str, shard_count: int) -> int:
+    """The shard of a page: a stable hash of its id (same on every machine and run)."""
+    digest = hashlib.sha256(page_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % shard_count
 
 
 def _config_schema() -> dict[str, Any]:
@@ -119,6 +137,36 @@ def _config_schema() -> dict[str, Any]:
             ),
         ),
         th.Property(
+            "post_metrics",
+            th.ArrayType(th.StringType(nullable=False)),
+            default=catalog.defaults("POST"),
+            title="Post Metrics",
+            description=(
+                "Lifetime post insights metrics (post_insights stream), requested by field "
+                "expansion on the posts listing. Retired names are replaced or skipped."
+            ),
+        ),
+        th.Property(
+            "posts_lookback_days",
+            th.IntegerType(minimum=0),
+            default=28,
+            title="Posts Lookback Days",
+            description=(
+                "Posts and reels (and their insights) are re-read for every object created "
+                "within this many days before end_date, plus any new one."
+            ),
+        ),
+        th.Property(
+            "reel_metrics",
+            th.ArrayType(th.StringType(nullable=False)),
+            default=catalog.defaults("REEL"),
+            title="Reel Metrics",
+            description=(
+                "Lifetime reel metrics (reel_insights stream), requested by video_insights field "
+                "expansion on the video_reels listing. Retired names are replaced or skipped."
+            ),
+        ),
+        th.Property(
             "api_version",
             th.StringType(nullable=False),
             default="v25.0",
@@ -170,6 +218,40 @@ def _config_schema() -> dict[str, Any]:
             title="Max Throttle Wait Seconds",
             description="Longest single wait after a rate-limit error or at high usage.",
         ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType(minimum=1, maximum=32),
+            default=4,
+            title="Max Concurrency",
+            description="Graph HTTP requests in flight at once, across pages.",
+        ),
+        th.Property(
+            "batch_api",
+            th.BooleanType,
+            default=True,
+            title="Use the Graph Batch API",
+            description=(
+                "Group independent insights requests (different pages and windows) into Graph "
+                "batch requests of up to 50: fewer round trips, same quota."
+            ),
+        ),
+        th.Property(
+            "shard_count",
+            th.IntegerType(minimum=1),
+            default=1,
+            title="Shard Count",
+            description=(
+                "Split the fleet into this many shards (one run each); a page belongs to exactly "
+                "one shard by a stable hash of its id."
+            ),
+        ),
+        th.Property(
+            "shard_index",
+            th.IntegerType(minimum=0),
+            default=0,
+            title="Shard Index",
+            description="Which shard this run reads: 0 .. shard_count-1.",
+        ),
     ).to_dict()
 
 
@@ -179,6 +261,7 @@ class TapFacebookPages(Tap):
     name = "tap-facebook-pages"
     package_name = "tap-facebook-pages"
     dynamic_catalog = True
+    message_writer_class = BufferedMsgSpecWriter
     config_jsonschema = _config_schema()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -187,6 +270,7 @@ class TapFacebookPages(Tap):
         self.redactor = REDACTOR
         install_redaction(self.redactor)
         type(self)._current = self
+        _ = self.report  # the run's clock starts here (after imports, before discovery)
         super().__init__(*args, **kwargs)
 
     # -- shared objects ---------------------------------------------------------------------
@@ -231,11 +315,39 @@ class TapFacebookPages(Tap):
         )
 
     @functools.cached_property
+    def executor(self) -> BatchExecutor:
+        """Concurrent, batched Graph calls for the prefetcher."""
+        return BatchExecutor(
+            self.graph,
+            max_concurrency=int(self.config.get("max_concurrency") or 4),
+            use_batch=bool(self.config.get("batch_api", True)),
+        )
+
+    @functools.cached_property
+    def prefetcher(self) -> Prefetcher | None:
+        """Prefetches every selected page's insights requests (None when sequential)."""
+        concurrency = int(self.config.get("max_concurrency") or 4)
+        batching = bool(self.config.get("batch_api", True))
+        if concurrency <= 1 and not batching:
+            return None
+
+        def plan() -> Iterator[PlanItem]:
+            for stream in self.streams.values():
+                if isinstance(stream, PageInsightsStream) and stream.selected:
+                    yield from stream.plan_items()
+
+        # Two batches' worth ahead of the consumer: full batches, and memory bounded by ~100
+        # windows whatever the fleet size (bodies are kept as JSON text until consumed).
+        lookahead = 2 * MAX_BATCH if batching else 2 * concurrency
+        return Prefetcher(self.executor, plan, lookahead=lookahead)
+
+    @functools.cached_property
     def discovery(self) -> Discovery:
         """Pages readable with the token (one ``/me/accounts`` call, paginated)."""
         _ = self.settings  # validate config before the first call
         try:
             found = discover_pages(self.graph, self.settings.page_ids, self.logger)
+            found.pages = [p for p in found.pages if self.in_shard(p.id)]
             self.missing_permissions = missing_permissions(self.graph, self.logger)
         except AuthError as error:
             raise AuthFailedError(self._auth_message(error)) from None
@@ -252,6 +364,19 @@ class TapFacebookPages(Tap):
                 ", ".join(self.missing_permissions),
             )
         return found
+
+    def in_shard(self, page_id: str) -> bool:
+        """True when ``page_id`` belongs to this run's shard (stable hash of the id)."""
+        count = int(self.config.get("shard_count") or 1)
+        index = int(self.config.get("shard_index") or 0)
+        if count <= 1:
+            return True
+        return shard_of(page_id, count) == index
+
+    @functools.cached_property
+    def content(self) -> ContentFetcher:
+        """This run's posts/reels listings, shared by each pair of streams (content.py)."""
+        return ContentFetcher(self)
 
     @property
     def pages(self) -> list[Page]:
@@ -277,6 +402,8 @@ class TapFacebookPages(Tap):
                 self.report.skip(page.id, "missing ANALYZE task")
                 continue
             streams.append(PageInsightsStream(self, page))
+        streams += [PostsStream(self), PostInsightsStream(self), ReelsStream(self)]
+        streams.append(ReelInsightsStream(self))
         return streams
 
     # -- connection test (--test) ------------------------------------------------------------
@@ -323,7 +450,13 @@ class TapFacebookPages(Tap):
         Called by the CLI after ``sync_all`` (which the SDK marks final); tests and other
         programmatic callers call it themselves.
         """
-        self.logger.info("run summary %s", json.dumps(self.report.summary()))
+        summary = self.report.summary()
+        if "graph" in self.__dict__:
+            summary["graph_calls"] = self.graph.total_calls()
+            summary["http_round_trips"] = self.graph.round_trips
+        self.logger.info("run summary %s", json.dumps(summary))
+        if "executor" in self.__dict__:
+            self.executor.close()
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,22 @@ def run_tap(
         tap.sync_all()
         tap.finish_run()
     return parse_messages(buffer.getvalue())
+
+
+def select_catalog(config: dict[str, Any], wanted: Callable[[str], bool]) -> dict[str, Any]:
+    """The discovered catalog with only the streams ``wanted(name)`` selected."""
+    tap = TapFacebookPages(config=config)
+    catalog = tap.catalog_dict
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if not entry["breadcrumb"]:
+                entry["metadata"]["selected"] = wanted(stream["tap_stream_id"])
+    return catalog
+
+
+def insights_only(name: str) -> bool:
+    """Stream filter: ``pages`` and the ``page_insights_*`` streams."""
+    return name == "pages" or name.startswith("page_insights_")
 
 
 def sandbox_config(url: str, **extra: Any) -> dict[str, Any]:

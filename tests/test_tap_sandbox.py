@@ -273,3 +273,16 @@ def test_token_never_in_output(sandbox: SandboxServer, capfd: pytest.CaptureFixt
 
 def test_parse_messages_roundtrip() -> None:
     assert parse_messages('{"type": "STATE", "value": {}}\n').states == [{}]
+
+
+def test_second_run_of_several_pages_requests_only_the_lookback(sandbox: SandboxServer) -> None:
+    """Regression: with prefetching, pages after the first planned from start_date on an
+    incremental run (their bookmark was read before the SDK primed it)."""
+    base = {"start_date": "2026-03-01", "lookback_days": 3}
+    first = run_tap(sandbox_config(sandbox.url, end_date="2026-03-20", **base))
+    sandbox.reset_log()
+    run_tap(sandbox_config(sandbox.url, end_date="2026-03-25", **base), state=first.last_state)
+    calls = _insight_calls(sandbox)
+    assert sorted((c["page_id"], c["params"]["since"], c["params"]["until"]) for c in calls) == [
+        (page, "2026-03-18", "2026-03-26") for page in sorted(sbx.ACCOUNT_PAGE_IDS)
+    ]

@@ -122,12 +122,34 @@ class GraphClient:
         with self._stats_lock:
             return self._stats.setdefault(key, ScopeStats())
 
+    def bump(
+        self,
+        scope: str | None,
+        *,
+        requests: int = 0,
+        retries: int = 0,
+        failures: int = 0,
+        throttle_wait_s: float = 0.0,
+    ) -> None:
+        """Add to the statistics of ``scope`` (thread-safe)."""
+        with self._stats_lock:
+            stats = self._stats.setdefault(scope or "app", ScopeStats())
+            stats.requests += requests
+            stats.retries += retries
+            stats.failures += failures
+            stats.throttle_wait_s += throttle_wait_s
+
+    def total_calls(self) -> int:
+        """Graph calls made so far (a batch's sub-requests count one each; envelopes do not)."""
+        with self._stats_lock:
+            return sum(s.requests for s in self._stats.values())
+
     # -- requests -------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
         return f"{self.root}/{path.lstrip('/')}"
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff_delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, base * 2**(attempt-1))."""
         return self._rng.uniform(0.0, self.backoff_base_seconds * (2 ** max(0, attempt - 1)))
 
@@ -137,7 +159,7 @@ class GraphClient:
         self.logger.warning(
             "Waiting %.1f s before calling page %s: %s", seconds, scope or "(app)", reason
         )
-        self.stats(scope).throttle_wait_s += seconds
+        self.bump(scope, throttle_wait_s=seconds)
         self._sleep(seconds)
 
     def request(
@@ -149,6 +171,7 @@ class GraphClient:
         data: Mapping[str, Any] | None = None,
         token: str | None = None,
         scope: str | None = None,
+        envelope: bool = False,
     ) -> Any:
         """One Graph call with retries, throttle waits and pacing. Returns the parsed JSON.
 
@@ -170,7 +193,6 @@ class GraphClient:
         if proof:
             query["appsecret_proof"] = proof
         headers = {"Authorization": f"Bearer {token}"}
-        stats = self.stats(scope)
         attempts = throttles = 0
         while True:
             delay, reason = self.pacer.delay_for(scope)
@@ -183,16 +205,17 @@ class GraphClient:
                 headers=headers,
                 scope=scope,
                 log_path=log_path,
+                envelope=envelope,
             )
             if error is None:
                 return parsed
             if error.kind == RETRY:
                 attempts += 1
                 if attempts >= self.max_retries:
-                    stats.failures += 1
+                    self.bump(scope, failures=1)
                     raise error
-                stats.retries += 1
-                wait = self._backoff(attempts)
+                self.bump(scope, retries=1)
+                wait = self.backoff_delay(attempts)
                 self.logger.info(
                     "Retrying %s for page %s in %.2f s (attempt %d of %d): %s",
                     log_path,
@@ -206,11 +229,11 @@ class GraphClient:
             elif error.kind == THROTTLE:
                 throttles += 1
                 if throttles >= self.max_retries:
-                    stats.failures += 1
+                    self.bump(scope, failures=1)
                     raise error
-                stats.retries += 1
+                self.bump(scope, retries=1)
                 wait = min(
-                    error.regain_seconds or self._backoff(throttles + 2),
+                    error.regain_seconds or self.backoff_delay(throttles + 2),
                     self.max_throttle_wait_seconds,
                 )
                 self._wait(wait, scope, f"throttled ({error.describe()})")
@@ -229,9 +252,14 @@ class GraphClient:
         headers: Mapping[str, str],
         scope: str | None,
         log_path: str,
+        envelope: bool = False,
     ) -> tuple[Any, GraphError | None]:
-        """One HTTP round trip: the parsed body, or the classified error."""
-        self.stats(scope).requests += 1
+        """One HTTP round trip: the parsed body, or the classified error.
+
+        A batch ``envelope`` is a round trip but not a Graph call: its items count instead.
+        """
+        if not envelope:
+            self.bump(scope, requests=1)
         with self._stats_lock:
             self.round_trips += 1
         try:

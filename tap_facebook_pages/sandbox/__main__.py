@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         help="simulated current Pacific date (default: the real one)",
     )
     parser.add_argument("--revision", type=int, default=0, help="late-data revision (>= 0)")
+    parser.add_argument(
+        "--fleet", type=int, default=0, help="extra generated pages in /me/accounts (benchmarks)"
+    )
     parser.add_argument("--latency-ms", type=float, default=0, help="delay per HTTP round trip")
     parser.add_argument("--faults", type=json.loads, default=None, help="fault settings as JSON")
     parser.add_argument("--app-secret", default=None, help="require appsecret_proof")
@@ -49,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency_ms=args.latency_ms,
             faults=args.faults,
             app_secret=args.app_secret,
+            fleet=args.fleet,
         )
     except (TypeError, ValueError) as exc:
         sys.stderr.write(f"invalid sandbox settings: {exc}\n")

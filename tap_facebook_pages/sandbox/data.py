@@ -148,6 +148,48 @@ PAGES_BY_ID: dict[str, SandboxPage] = {page.id: page for page in PAGES}
 ACCOUNT_PAGE_IDS: tuple[str, ...] = tuple(page.id for page in PAGES if page.in_accounts)
 ALL_PAGE_IDS: tuple[str, ...] = tuple(page.id for page in PAGES)
 
+FLEET_PREFIX = "3"
+MAX_FLEET = 100_000
+
+
+def fleet_page_id(index: int) -> str:
+    """The id of generated fleet page ``index`` (15 digits, like the fixed pages)."""
+    return f"{FLEET_PREFIX}{index:014d}"
+
+
+def fleet_page(index: int) -> SandboxPage:
+    """Generated page ``index`` of a benchmark fleet: in /me/accounts, with ANALYZE, no reels."""
+    page_id = fleet_page_id(index)
+    return SandboxPage(
+        id=page_id,
+        name=f"[SANDBOX fake data] Fleet Page {index:05d}",
+        category="Local business",
+        category_list=({"id": "2500", "name": "Local Business"},),
+        fan_count=100 + index,
+        followers_count=120 + index,
+        verification_status="not_verified",
+        link=f"https://www.facebook.com/{page_id}",
+        username=None,
+        about=None,
+        website=None,
+        is_published=True,
+        tasks=("ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"),
+        in_accounts=True,
+    )
+
+
+def page_by_id(page_id: str) -> SandboxPage | None:
+    """A fixed page, a fleet page, or None."""
+    page = PAGES_BY_ID.get(page_id)
+    if page is not None:
+        return page
+    if len(page_id) == 15 and page_id.startswith(FLEET_PREFIX) and page_id.isdigit():
+        index = int(page_id[1:])
+        if index < MAX_FLEET:
+            return fleet_page(index)
+    return None
+
+
 _PAGE_SCALE = {
     "100000000000001": 1.0,
     "100000000000002": 0.45,
@@ -293,7 +335,7 @@ def page_id_for_token(token: str) -> str | None:
     if not token.startswith("SBXPAGE") or len(token) != 7 + 15 + 12:
         return None
     page_id, digest = token[7:22], token[22:]
-    if page_id not in PAGES_BY_ID or any(c not in "0123456789abcdef" for c in digest):
+    if page_by_id(page_id) is None or any(c not in "0123456789abcdef" for c in digest):
         return None
     return page_id
 
@@ -586,7 +628,7 @@ def posts_for(page_id: str, today: datetime.date) -> list[SandboxPost]:
     About one post every 2 days; ids are ``"{page_id}_{n}"`` and stay the same whatever
     ``today`` is (only engagement counts change). Unknown pages have no posts.
     """
-    if page_id not in PAGES_BY_ID:
+    if page_by_id(page_id) is None:
         return []
     return list(_posts(page_id, today))
 
@@ -594,7 +636,7 @@ def posts_for(page_id: str, today: datetime.date) -> list[SandboxPost]:
 def post_by_id(post_id: str, today: datetime.date) -> SandboxPost | None:
     """The post with id ``post_id`` as of ``today``, or None when it does not exist."""
     page_id, _, number = post_id.partition("_")
-    if page_id not in PAGES_BY_ID or not number.isdigit():
+    if page_by_id(page_id) is None or not number.isdigit():
         return None
     slot = int(number) - _POST_ID_OFFSET
     if slot not in _slot_range(today, _POST_SLOT_DAYS):

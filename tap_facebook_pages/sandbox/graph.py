@@ -21,16 +21,17 @@ from tap_facebook_pages.sandbox import errors
 from tap_facebook_pages.sandbox.data import (
     ALL_PAGE_IDS,
     PAGES,
-    PAGES_BY_ID,
     SandboxPage,
     SandboxPost,
     SandboxReel,
     breakdown_values,
     data_available,
     end_time_for,
+    fleet_page,
     metric_value,
     pacific_date,
     pacific_midnight_timestamp,
+    page_by_id,
     page_id_for_token,
     page_token,
     post_breakdown_values,
@@ -147,6 +148,7 @@ class Context:
     token: str
     token_page: str | None
     params: Mapping[str, str]
+    fleet: int = 0
 
     def url(self, path: str, pairs: Sequence[tuple[str, str]]) -> str:
         """An absolute sandbox URL (same version prefix as the request) for paging links."""
@@ -156,6 +158,13 @@ class Context:
     def has_permission(self, name: str) -> bool:
         """False when the ``missing_permissions`` fault removed ``name``."""
         return name not in self.faults.missing_permissions
+
+
+def _page(page_id: str) -> SandboxPage:
+    page = page_by_id(page_id)
+    if page is None:  # pragma: no cover - routes only resolve known pages
+        raise KeyError(page_id)
+    return page
 
 
 Handler = Callable[[Context], dict[str, Any]]
@@ -182,7 +191,7 @@ def resolve(
         return _me_route(rest, token_page)
     if head == "debug_token" and not rest:
         return Route(None, _debug_token)
-    page = PAGES_BY_ID.get(head)
+    page = page_by_id(head)
     if page is not None:
         return _page_route(page, rest)
     post = post_by_id(head, today) if "_" in head else None
@@ -470,7 +479,7 @@ def _insights_entry(
 
 def _me(ctx: Context) -> dict[str, Any]:
     if ctx.token_page is not None:
-        return _render_page(ctx, PAGES_BY_ID[ctx.token_page], _fields(ctx, "name,id"))
+        return _render_page(ctx, _page(ctx.token_page), _fields(ctx, "name,id"))
     specs = _fields(ctx, "name,id")
     _check_field_names(specs, frozenset({"id", "name"}), "User")
     values = {"id": USER_ID, "name": USER_NAME}
@@ -489,6 +498,7 @@ def _accounts(ctx: Context) -> dict[str, Any]:
     specs = _fields(ctx, "access_token,category,category_list,name,id,tasks")
     _check_field_names(specs, _PAGE_FIELDS - {"insights"}, "Page")
     pages = [page for page in PAGES if page.in_accounts]
+    pages += [fleet_page(i) for i in range(ctx.fleet)]
     if not ctx.has_permission("pages_show_list"):
         pages = []
     chunk, paging = _paginate(ctx, pages, lambda page: page.id, "/me/accounts")
@@ -722,7 +732,7 @@ def _comments_edge(post: SandboxPost, spec: FieldSpec) -> dict[str, Any]:
 
 
 def _render_post(ctx: Context, post: SandboxPost, specs: Sequence[FieldSpec]) -> dict[str, Any]:
-    page = PAGES_BY_ID[post.page_id]
+    page = _page(post.page_id)
     simple: dict[str, Any] = {
         "id": post.id,
         "message": post.message,
@@ -820,7 +830,7 @@ def _reel_metrics(ctx: Context, raw: str | None) -> list[str]:
 
 
 def _render_reel(ctx: Context, reel: SandboxReel, specs: Sequence[FieldSpec]) -> dict[str, Any]:
-    page = PAGES_BY_ID[reel.page_id]
+    page = _page(reel.page_id)
     simple: dict[str, Any] = {
         "id": reel.id,
         "description": reel.description,

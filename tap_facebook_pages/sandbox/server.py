@@ -27,7 +27,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tap_facebook_pages.sandbox import errors, graph
-from tap_facebook_pages.sandbox.data import DEFAULT_TODAY, page_id_for_token
+from tap_facebook_pages.sandbox.data import DEFAULT_TODAY, MAX_FLEET, page_id_for_token
 from tap_facebook_pages.sandbox.errors import GraphError
 from tap_facebook_pages.sandbox.faults import Faults, ThrottleSpec
 
@@ -58,6 +58,7 @@ class _Config:
     revision: int
     faults: Faults
     app_secret: str | None
+    fleet: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class SandboxServer:
         latency_ms: float = 0,
         faults: Mapping[str, Any] | None = None,
         app_secret: str | None = None,
+        fleet: int = 0,
     ) -> None:
         self._host = host
         self._port = port
@@ -177,6 +179,7 @@ class SandboxServer:
         self._faults = Faults()
         self._faults_raw: dict[str, Any] = {}
         self._app_secret: str | None = None
+        self._fleet = 0
         self._log: list[dict[str, Any]] = []
         self._round_trips = 0
         self._traces = 0
@@ -192,6 +195,7 @@ class SandboxServer:
             latency_ms=latency_ms,
             faults=faults,
             app_secret=app_secret,
+            fleet=fleet,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -250,6 +254,7 @@ class SandboxServer:
         latency_ms: float | _Unset = _UNSET,
         faults: Mapping[str, Any] | _Unset | None = _UNSET,
         app_secret: str | _Unset | None = _UNSET,
+        fleet: int | _Unset = _UNSET,
     ) -> None:
         """Change settings at runtime (thread-safe); omitted settings keep their value.
 
@@ -271,6 +276,8 @@ class SandboxServer:
                 self._latency_ms = float(latency_ms)
             if not isinstance(app_secret, _Unset):
                 self._app_secret = app_secret
+            if not isinstance(fleet, _Unset):
+                self._fleet = max(0, min(int(fleet), MAX_FLEET))
             if new_faults is not None:
                 self._faults = new_faults
                 self._faults_raw = dict(cast(Mapping[str, Any], faults or {}))
@@ -287,6 +294,7 @@ class SandboxServer:
                 "latency_ms": self._latency_ms,
                 "faults": dict(self._faults_raw),
                 "app_secret_set": self._app_secret is not None,
+                "fleet": self._fleet,
             }
 
     def _config(self) -> _Config:
@@ -296,6 +304,7 @@ class SandboxServer:
                 revision=self._revision,
                 faults=self._faults,
                 app_secret=self._app_secret,
+                fleet=self._fleet,
             )
 
     # ------------------------------------------------------------------ request log
@@ -572,6 +581,7 @@ class SandboxServer:
                 token=str(call.token),
                 token_page=token_page,
                 params=call.params,
+                fleet=config.fleet,
             )
             outcome.body = route.handler(context)
             self._throttle_success(config.faults, token_page)

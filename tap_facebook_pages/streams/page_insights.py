@@ -9,14 +9,23 @@ message is written after every complete window, so a killed run resumes where it
 from __future__ import annotations
 
 import datetime
+import operator
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_facebook_pages.graph.errors import AuthError, GraphError, PagePermissionError
+from tap_facebook_pages.graph.batch import RawBody
+from tap_facebook_pages.graph.errors import (
+    AuthError,
+    GraphError,
+    InvalidMetricError,
+    PagePermissionError,
+    TransientError,
+)
 from tap_facebook_pages.insights import insights_rows
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.pages import Page
@@ -66,8 +75,7 @@ class RequestSpec:
     breakdown: str | None = None
 
 
-def _sort_key(row: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(row[k]) for k in _SORT_KEY)
+_sort_key = operator.itemgetter(*_SORT_KEY)  # all four are strings in every row
 
 
 class PageInsightsStream(GraphStream):
@@ -78,6 +86,7 @@ class PageInsightsStream(GraphStream):
     is_sorted = True
     check_sorted = False  # the lookback re-reads days before the bookmark, by design
     STATE_MSG_FREQUENCY = 10**12  # state is written per complete window instead
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # rows are built with their final types
     schema = INSIGHTS_SCHEMA
 
     def __init__(self, tap: Any, page: Page) -> None:
@@ -127,9 +136,22 @@ class PageInsightsStream(GraphStream):
 
     # -- fetching -----------------------------------------------------------------------
 
-    def _fetch(
+    def planned_windows(self) -> list[tuple[datetime.date, datetime.date]]:
+        """The (since, until) windows this run reads, from the bookmark and settings."""
+        settings = self.settings
+        # The stream's own bookmark, read directly: the SDK primes its "starting value" only
+        # when a stream starts syncing, but the prefetcher plans every page before that.
+        start = incremental_start(
+            bookmark=self.stream_state.get("replication_key_value"),
+            start_date=settings.start_date,
+            lookback_days=settings.lookback_days,
+            floor=settings.start_date if settings.start_date_explicit else None,
+        )
+        return iter_windows(start, settings.end_date, settings.window_days)
+
+    def _params(
         self, spec: RequestSpec, metrics: list[str], since: datetime.date, until: datetime.date
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
         params = {
             "metric": ",".join(metrics),
             "since": since.isoformat(),
@@ -139,11 +161,49 @@ class PageInsightsStream(GraphStream):
             params["period"] = spec.periods[0]
         if spec.breakdown:
             params["breakdown"] = spec.breakdown
-        body = self.graph.get(
-            f"{self.page.id}/insights", params, token=self.page.token, scope=self.page.id
-        )
-        wanted = set(spec.periods)
-        return [e for e in body.get("data") or () if e.get("period") in wanted]
+        return params
+
+    def _key(self, spec: RequestSpec, metrics: list[str], since: datetime.date) -> tuple:
+        return (self.name, since, spec.periods, spec.breakdown, tuple(metrics))
+
+    def plan_items(self) -> Iterator[tuple[Any, str, dict[str, Any], str, str]]:
+        """Every request of this run, in consumption order, for the prefetcher."""
+        specs = self.request_specs()
+        for since, until in self.planned_windows():
+            for spec in specs:
+                yield (
+                    self._key(spec, spec.metrics, since),
+                    f"{self.page.id}/insights",
+                    self._params(spec, spec.metrics, since, until),
+                    self.page.token,
+                    self.page.id,
+                )
+
+    def _results(
+        self, spec: RequestSpec, metrics: list[str], since: datetime.date, until: datetime.date
+    ) -> tuple[list[Any], list[str]]:
+        """Bodies covering ``metrics`` for one window (prefetched when possible) and the
+        metrics the API rejected."""
+
+        def call(subset: list[str]) -> Any:
+            return self.graph.get(
+                f"{self.page.id}/insights",
+                self._params(spec, subset, since, until),
+                token=self.page.token,
+                scope=self.page.id,
+            )
+
+        prefetcher = self.tap.prefetcher
+        future = prefetcher.take(self._key(spec, metrics, since)) if prefetcher else None
+        if future is None:
+            return isolate_invalid(call, metrics)
+        try:
+            body = future.result()
+            return [body.parse() if isinstance(body, RawBody) else body], []
+        except InvalidMetricError:
+            return isolate_invalid(call, metrics, known_failing=True)
+        except TransientError:  # a 200 body that was truncated: ask again, with retries
+            return isolate_invalid(call, metrics)
 
     def _window_rows(self, since: datetime.date, until: datetime.date) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -157,17 +217,16 @@ class PageInsightsStream(GraphStream):
             if not metrics:
                 continue
 
-            def call(subset: list[str], spec: RequestSpec = spec) -> list[dict[str, Any]]:
-                return self._fetch(spec, subset, since, until)
-
-            results, invalid = isolate_invalid(call, metrics)
+            bodies, invalid = self._results(spec, metrics, since, until)
             done.update((m, spec.periods, spec.breakdown) for m in metrics)
             if invalid:
                 self._on_invalid(invalid)
                 # Replacements of the metrics just rejected, for this window too.
                 pending = self.request_specs()
             prefix = f"{spec.breakdown}=" if spec.breakdown else None
-            for data in results:
+            wanted = set(spec.periods)
+            for body in bodies:
+                data = [e for e in body.get("data") or () if e.get("period") in wanted]
                 for row in insights_rows(data, base={"page_id": self.page.id}):
                     if not first_end <= row["end_time"] <= last_end:
                         continue
@@ -194,6 +253,17 @@ class PageInsightsStream(GraphStream):
         self._remember_invalid(invalid)
         self.invalid_this_run.extend(invalid)
 
+    def _increment_stream_state(self, latest_record: Any, *, context: Any = None) -> None:
+        """Per-record bookkeeping skipped: the bookmark moves once per complete window
+        (``_advance_bookmark``), which is also the only time a STATE is written."""
+
+    def _advance_bookmark(self, end_time: str) -> None:
+        """Set the bookmark to the last ``end_time`` of a window just emitted."""
+        state = self.stream_state
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = end_time
+        self.state_manager.is_flushed = False
+
     def _check_silence(self, count: int, windows: list[Any]) -> None:
         """Warn when a page that returned rows before returns none now (read_insights lost?)."""
         before = int(self.stream_state.get("last_nonzero_rows") or 0)
@@ -212,18 +282,11 @@ class PageInsightsStream(GraphStream):
 
     def get_records(self, context: Any) -> Iterator[dict[str, Any]]:
         """Rows window by window, ascending ``end_time``; STATE after each complete window."""
-        settings = self.settings
         self.invalid_this_run: list[str] = []
         started = time.monotonic()
         stats = self.graph.stats(self.page.id)
         before = (stats.requests, stats.retries, stats.throttle_wait_s)
-        start = incremental_start(
-            bookmark=self.get_starting_replication_key_value(context),
-            start_date=settings.start_date,
-            lookback_days=settings.lookback_days,
-            floor=settings.start_date if settings.start_date_explicit else None,
-        )
-        windows = iter_windows(start, settings.end_date, settings.window_days)
+        windows = self.planned_windows()
         count = 0
         for index, (since, until) in enumerate(windows):
             if index:
@@ -263,6 +326,8 @@ class PageInsightsStream(GraphStream):
                 break
             count += len(rows)
             yield from rows
+            if rows:
+                self._advance_bookmark(rows[-1]["end_time"])
         self._check_silence(count, windows)
         self.report.stream_done(
             self.logger,

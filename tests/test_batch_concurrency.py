@@ -1,0 +1,142 @@
+"""Minimal calls, batching, per-item retries and fleet sharding (counted, not timed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+
+import pytest
+
+from tap_facebook_pages.sandbox import SandboxServer
+from tap_facebook_pages.sandbox import data as sbx
+from tap_facebook_pages.tap import shard_of
+from tests.helpers import insights_only, run_tap, sandbox_config, select_catalog
+
+TODAY = dt.date(2026, 11, 20)
+FLEET = 12
+RANGE = {"start_date": "2026-01-01", "end_date": "2026-06-29", "window_days": 90}  # 2 windows
+KEY = ("page_id", "metric", "period", "end_time", "breakdown_key")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(today=TODAY, fleet=FLEET) as srv:
+        yield srv
+
+
+@pytest.fixture
+def sandbox(server: SandboxServer) -> SandboxServer:
+    server.configure(faults={})
+    server.reset_log()
+    return server
+
+
+def _rows(out) -> dict:
+    return {
+        tuple(r[k] for k in KEY): r["value"]
+        for name, recs in out.records.items()
+        if name.startswith("page_insights_")
+        for r in recs
+    }
+
+
+def _run(sandbox: SandboxServer, **config):
+    """Run with only pages + page insights selected; the log then holds only this run's calls."""
+    full = sandbox_config(sandbox.url, **config)
+    catalog = select_catalog(full, insights_only)
+    sandbox.reset_log()
+    return run_tap(full, catalog=catalog)
+
+
+def _graph_calls(sandbox: SandboxServer) -> list[dict]:
+    return [r for r in sandbox.requests if not r.get("batch_envelope")]
+
+
+def test_calls_equal_the_floor_and_round_trips_are_batched(sandbox: SandboxServer) -> None:
+    out = _run(sandbox, max_concurrency=4, **RANGE)
+    pages = len(sbx.ACCOUNT_PAGE_IDS) + FLEET
+    windows = 2
+    assert len([n for n in out.records if n.startswith("page_insights_")]) == pages
+    calls = _graph_calls(sandbox)
+    floor = 1 + 1 + pages * windows  # /me/accounts, /me/permissions, one call per page-window
+    assert len(calls) == floor
+    assert all(c["status"] == 200 for c in calls)
+    # Insights went out in batches of up to 50: far fewer HTTP round trips than calls.
+    insight_calls = [c for c in calls if c["path"].endswith("/insights")]
+    assert len(insight_calls) == pages * windows
+    assert sum(1 for c in insight_calls if c["batch"]) >= len(insight_calls) - 4
+    assert sandbox.http_round_trips <= 2 + math.ceil(pages * windows / 50) + 4
+
+
+def test_sequential_mode_makes_the_same_calls_and_rows(sandbox: SandboxServer) -> None:
+    batched = _run(sandbox, **RANGE)
+    batched_calls = len(_graph_calls(sandbox))
+    plain = _run(sandbox, max_concurrency=1, batch_api=False, **RANGE)
+    assert _rows(plain) == _rows(batched)
+    assert len(_graph_calls(sandbox)) == batched_calls
+    assert sandbox.http_round_trips == batched_calls  # no batching: one round trip per call
+
+
+def test_batch_item_errors_and_nulls_are_retried_alone(sandbox: SandboxServer) -> None:
+    clean = _rows(_run(sandbox, **RANGE))
+    sandbox.configure(faults={"null_batch_item_rate": 0.3, "transient_error_rate": 0.1, "seed": 3})
+    out = _run(sandbox, **RANGE)
+    assert _rows(out) == clean
+    calls = _graph_calls(sandbox)
+    nulls = [c for c in calls if c.get("fault") == "null_batch_item"]
+    failed = [c for c in calls if c["status"] not in (200, None)]
+    assert nulls, "the fault must have produced null items"
+    retried_urls = [(c["path"], c["params"].get("since")) for c in nulls + failed]
+    # Each failed item was asked again, and only failed items were asked twice.
+    insight = [
+        (c["path"], c["params"].get("since")) for c in calls if c["path"].endswith("/insights")
+    ]
+    pages = len(sbx.ACCOUNT_PAGE_IDS) + FLEET
+    assert len(insight) == pages * 2 + len([u for u in retried_urls if u[0].endswith("/insights")])
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_shards_partition_the_pages_exactly(sandbox: SandboxServer, count: int) -> None:
+    all_pages = {*sbx.ACCOUNT_PAGE_IDS, *(sbx.fleet_page_id(i) for i in range(FLEET))}
+    seen: list[str] = []
+    for index in range(count):
+        out = run_tap(
+            sandbox_config(
+                sandbox.url,
+                shard_count=count,
+                shard_index=index,
+                start_date="2026-06-01",
+                end_date="2026-06-01",
+            )
+        )
+        pages = [p["id"] for p in out.records.get("pages", [])]
+        assert all(shard_of(p, count) == index for p in pages)
+        streams = {n.removeprefix("page_insights_") for n in out.records if n != "pages"}
+        assert streams == set(pages)
+        seen.extend(pages)
+    assert sorted(seen) == sorted(all_pages)  # every page in exactly one shard
+
+
+def test_shard_of_is_stable() -> None:
+    assert shard_of("100000000000001", 4) == shard_of("100000000000001", 4)
+    assert [shard_of(str(i), 1) for i in range(5)] == [0] * 5
+
+
+def test_fast_record_path_keeps_stream_maps_and_deselection(sandbox: SandboxServer) -> None:
+    """The skipped SDK walks must not change what reaches the target."""
+    config = sandbox_config(
+        sandbox.url,
+        page_ids=[sbx.ACCOUNT_PAGE_IDS[0]],
+        start_date="2026-06-01",
+        end_date="2026-06-02",
+        stream_maps={
+            "page_insights_100000000000001": {"title": "__NULL__", "doubled": "value * 2"}
+        },
+    )
+    rows = run_tap(config).records["page_insights_100000000000001"]
+    assert rows
+    assert all(
+        "title" not in r and r["doubled"] == (r["value"] * 2 if r["value"] is not None else None)
+        for r in rows
+    )
