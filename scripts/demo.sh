@@ -27,8 +27,20 @@ cat > "$out/target_config.json" <<JSON
 {"destination_path": "$out/data", "do_timestamp_file": false}
 JSON
 
+# Posts and reels are opt-in (catalog selection): the demo selects every stream.
+.venv/bin/tap-facebook-pages --config "$out/tap_config.json" --discover 2> "$out/discover.log" \
+  | .venv/bin/python -c '
+import json, sys
+catalog = json.load(sys.stdin)
+for stream in catalog["streams"]:
+    for entry in stream["metadata"]:
+        if not entry["breadcrumb"]:
+            entry["metadata"]["selected"] = True
+json.dump(catalog, sys.stdout)' > "$out/catalog.json"
+
 echo "Running: tap-facebook-pages (sandbox) | target-jsonl ..." >&2
-.venv/bin/tap-facebook-pages --config "$out/tap_config.json" 2> "$out/tap.log" \
+.venv/bin/tap-facebook-pages --config "$out/tap_config.json" --catalog "$out/catalog.json" \
+  2> "$out/tap.log" \
   | .venvs/target-jsonl/bin/target-jsonl --config "$out/target_config.json" > "$out/state.json"
 
 .venv/bin/python - "$out/data" <<'PY'
@@ -36,7 +48,11 @@ import json, pathlib, sys
 rows = []
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.jsonl")):
     records = [json.loads(line) for line in path.read_text().splitlines() if line]
-    dates = sorted(r["date"] for r in records if r.get("date"))
+    dates = sorted(
+        str(r.get("date") or r.get("created_time") or "")[:10]
+        for r in records
+        if r.get("date") or r.get("created_time")
+    )
     metrics = {r["metric"] for r in records if r.get("metric")}
     span = f"{dates[0]} .. {dates[-1]}" if dates else ""
     rows.append((path.stem, len(records), len(metrics) or "", span))
