@@ -17,6 +17,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from tap_facebook_pages.content import POSTS, REELS, ContentKind, content_start
+from tap_facebook_pages.insights import value_properties
 from tap_facebook_pages.pages import Page
 from tap_facebook_pages.streams.base import GraphStream
 
@@ -79,20 +80,7 @@ def _insights_schema(id_field: str, created_field: str, what: str) -> dict[str, 
             description="The Pacific day the lifetime total was observed (the extraction day)",
         ),
         th.Property("end_time", th.DateTimeType, description="Null for lifetime values"),
-        th.Property("value", th.NumberType, description="The value (null when not a number)"),
-        th.Property(
-            "value_json",
-            th.StringType,
-            description="The original value as JSON when it is not a plain number, else null",
-        ),
-        th.Property(
-            "breakdown_key",
-            th.StringType,
-            required=True,
-            description="'' for a plain value; the object key for object-valued metrics",
-        ),
-        th.Property("title", th.StringType),
-        th.Property("description", th.StringType),
+        *value_properties(),
     ).to_dict()
 
 

@@ -26,7 +26,7 @@ from tap_facebook_pages.graph.errors import (
     PagePermissionError,
     TransientError,
 )
-from tap_facebook_pages.insights import insights_rows
+from tap_facebook_pages.insights import insights_rows, value_properties
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.pages import Page
 from tap_facebook_pages.retired import isolate_invalid
@@ -47,20 +47,7 @@ INSIGHTS_SCHEMA = th.PropertiesList(
     th.Property(
         "date", th.DateType, description="The Pacific day the value describes (end_time - 1 day)"
     ),
-    th.Property("value", th.NumberType, description="The value (null when not a number)"),
-    th.Property(
-        "value_json",
-        th.StringType,
-        description="The original value as JSON when it is not a plain number, else null",
-    ),
-    th.Property(
-        "breakdown_key",
-        th.StringType,
-        required=True,
-        description="'' for a plain value; the object key, or e.g. 'is_from_ads=1' for breakdowns",
-    ),
-    th.Property("title", th.StringType),
-    th.Property("description", th.StringType),
+    *value_properties(),
 ).to_dict()
 
 _SORT_KEY = ("end_time", "metric", "period", "breakdown_key")
