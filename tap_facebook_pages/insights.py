@@ -17,7 +17,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from tap_facebook_pages.windows import day_of_end_time, normalize_end_time
+from tap_facebook_pages.windows import end_time_and_day
 
 BREAKDOWN_FIELDS = ("is_from_ads", "is_from_followers")
 
@@ -100,6 +100,9 @@ def insights_rows(
     and friends). For time-series metrics ``end_time`` and ``date`` come from each value; for
     ``lifetime`` values (no ``end_time``) ``date`` is ``lifetime_day`` (the observation day)
     and ``end_time`` is null.
+
+    This is the per-record hot path of a backfill: the common case (an integer value, no
+    breakdown field) builds its row directly; everything else goes through ``value_rows``.
     """
     breakdowns = tuple(breakdowns)
     for entry in data:
@@ -109,23 +112,40 @@ def insights_rows(
         description = entry.get("description")
         for item in entry.get("values") or ():
             raw_end = item.get("end_time")
+            end_time: str | None
+            day: str | None
             if raw_end:
-                end_time: str | None = normalize_end_time(raw_end)
-                day: str | None = day_of_end_time(raw_end).isoformat()
+                end_time, day = end_time_and_day(raw_end)
             else:
                 end_time, day = None, lifetime_day
-            prefix = _breakdown_prefix(item, breakdowns)
-            for key, number, value_json in value_rows(item.get("value"), prefix):
-                row = dict(base)
-                row.update(
-                    metric=metric,
-                    period=period,
-                    end_time=end_time,
-                    date=day,
-                    value=number,
-                    value_json=value_json,
-                    breakdown_key=key,
-                    title=title,
-                    description=description,
-                )
-                yield row
+            value = item.get("value")
+            # An item holding only "value" (and "end_time") has no breakdown field.
+            extra = len(item) - ("end_time" in item) > 1
+            prefix = _breakdown_prefix(item, breakdowns) if extra else ""
+            if type(value) is int and not prefix:
+                yield {
+                    **base,
+                    "metric": metric,
+                    "period": period,
+                    "end_time": end_time,
+                    "date": day,
+                    "value": value,
+                    "value_json": None,
+                    "breakdown_key": "",
+                    "title": title,
+                    "description": description,
+                }
+                continue
+            for key, number, value_json in value_rows(value, prefix):
+                yield {
+                    **base,
+                    "metric": metric,
+                    "period": period,
+                    "end_time": end_time,
+                    "date": day,
+                    "value": number,
+                    "value_json": value_json,
+                    "breakdown_key": key,
+                    "title": title,
+                    "description": description,
+                }

@@ -29,7 +29,7 @@ from tap_facebook_pages.streams.content import (
 )
 from tap_facebook_pages.streams.page_insights import PageInsightsStream
 from tap_facebook_pages.streams.pages import PagesStream
-from tap_facebook_pages.writer import BufferedMsgSpecWriter
+from tap_facebook_pages.writer import BufferedMsgSpecWriter, EncodedStateWriter
 
 SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
 RENEWAL_HELP = (
@@ -272,6 +272,7 @@ class TapFacebookPages(Tap):
         type(self)._current = self
         _ = self.report  # the run's clock starts here (after imports, before discovery)
         super().__init__(*args, **kwargs)
+        self._state_writer = EncodedStateWriter(self.message_writer)
 
     # -- shared objects ---------------------------------------------------------------------
 

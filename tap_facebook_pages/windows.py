@@ -49,6 +49,13 @@ def _parse_end_time(raw: str) -> tuple[str, datetime.date]:
     return utc.strftime("%Y-%m-%dT%H:%M:%S+00:00"), day
 
 
+@functools.lru_cache(maxsize=4096)
+def end_time_and_day(raw: str) -> tuple[str, str]:
+    """``(normalize_end_time(raw), day_of_end_time(raw).isoformat())``, cached."""
+    normalized, day = _parse_end_time(raw)
+    return normalized, day.isoformat()
+
+
 def normalize_end_time(raw: str) -> str:
     """An API ``end_time`` (``2026-09-04T07:00:00+0000``) as RFC 3339 UTC."""
     return _parse_end_time(raw)[0]

@@ -14,6 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
+
+_decode = msgspec.json.decode
+
 RETRY = "retry"
 THROTTLE = "throttle"
 INVALID_METRIC = "invalid_metric"
@@ -161,9 +165,12 @@ def interpret_response(
     parsed: Any = None
     if body:
         try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+            parsed = _decode(body)  # msgspec: several times faster than json on big bodies
+        except msgspec.DecodeError:
+            try:  # what msgspec refuses but json accepts (NaN, Infinity)
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict):
         kind = classify_error_body(status, error)

@@ -285,8 +285,17 @@ def _unit(*parts: object) -> float:
 
 
 def _page_scale(object_id: str) -> float:
-    page_id = object_id.split("_", 1)[0]
+    return _scale_of_page(object_id.split("_", 1)[0])
+
+
+@functools.lru_cache(maxsize=65_536)
+def _scale_of_page(page_id: str) -> float:
     return _PAGE_SCALE.get(page_id, 0.3 + 0.7 * _unit("scale", page_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _metric_scale(metric: str) -> float:
+    return _DAILY_SCALE.get(metric, 50 + 950 * _unit("metric-scale", metric))
 
 
 def DEFAULT_TODAY() -> datetime.date:
@@ -315,6 +324,7 @@ def _graph_time(moment: pendulum.DateTime) -> str:
     return moment.in_tz("UTC").strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+@functools.lru_cache(maxsize=4096)
 def end_time_for(day: datetime.date) -> str:
     """``end_time`` of the value for Pacific ``day``: the next Pacific midnight, in UTC."""
     return _graph_time(pacific_midnight(day + datetime.timedelta(days=1)))
@@ -363,14 +373,14 @@ def _split(
     return parts
 
 
-@functools.lru_cache(maxsize=200_000)
+@functools.lru_cache(maxsize=1_000_000)
 def _daily_number(object_id: str, metric: str, day: datetime.date) -> int:
     """Revision-independent daily count of a number metric."""
     if metric in _DERIVED:
         source, low, high = _DERIVED[metric]
         ratio = low + (high - low) * _unit("ratio", object_id, metric)
         return int(_daily_number(object_id, source, day) * ratio)
-    scale = _DAILY_SCALE.get(metric, 50 + 950 * _unit("metric-scale", metric))
+    scale = _metric_scale(metric)
     weekday = 0.8 if day.weekday() >= 5 else 1.0
     noise = _unit("daily", object_id, metric, day)
     return int(scale * _page_scale(object_id) * weekday * (0.1 + 0.9 * noise * noise))

@@ -269,6 +269,13 @@ class PageInsightsStream(GraphStream):
 
     def get_records(self, context: Any) -> Iterator[dict[str, Any]]:
         """Rows window by window, ascending ``end_time``; STATE after each complete window."""
+        for rows in self.get_record_chunks(context):
+            yield from rows
+
+    def get_record_chunks(self, context: Any) -> Iterator[list[dict[str, Any]]]:
+        """One list of rows per window, ascending ``end_time``. The bookmark moves when the
+        next chunk is asked for (every row of the window is out by then), and a STATE message
+        is written before the next window's rows."""
         self.invalid_this_run: list[str] = []
         started = time.monotonic()
         stats = self.graph.stats(self.page.id)
@@ -312,7 +319,7 @@ class PageInsightsStream(GraphStream):
                 )
                 break
             count += len(rows)
-            yield from rows
+            yield rows
             if rows:
                 self._advance_bookmark(rows[-1]["end_time"])
         self._check_silence(count, windows)
