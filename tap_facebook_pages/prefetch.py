@@ -1,10 +1,15 @@
 """Prefetch the insights requests of every selected page, in the order the streams consume them.
 
 The SDK syncs one stream at a time. To overlap round trips across pages, the tap plans every
-(page, window, request) of the run up front and keeps at most ``lookahead`` of them submitted
-ahead of the stream being synced; the batch executor groups them into Graph batch requests and
-runs them concurrently. Streams still emit their rows window by window, ascending, so state
-stays correct; memory is bounded by the lookahead, not by the number of pages.
+(page, window, request) of the run up front and keeps some of them submitted ahead of the stream
+being synced; the batch executor groups them into Graph batch requests and runs them
+concurrently. Streams still emit their rows window by window, ascending, so state stays correct.
+
+How far ahead: enough full batches to keep ``max_concurrency`` requests busy, but no more
+estimated values (days x metrics x periods) than ``budget``. A nightly run (a few days per
+window) therefore has every batch in flight at once, while a backfill (90-day windows) keeps two
+batches ahead, so memory is bounded by the budget, not by the number of pages. Refills are
+whole batches, so batches go out full.
 """
 
 from __future__ import annotations
@@ -27,21 +32,36 @@ class Prefetcher:
         executor: BatchExecutor,
         plan: Callable[[], Iterable[PlanItem]],
         *,
-        lookahead: int,
+        batch: int,
+        min_ahead: int,
+        max_ahead: int,
+        budget: float = float("inf"),
+        weight: Callable[[PlanItem], float] = lambda item: 1.0,
     ) -> None:
         self.executor = executor
         self._plan_source = plan
-        self._plan: list[PlanItem] | None = None
+        self._plan: list[PlanItem | None] | None = None
         self._index: dict[Hashable, int] = {}
         self._futures: dict[int, Future[Any]] = {}
         self._submitted = 0
-        self.lookahead = max(1, lookahead)
+        self.batch = max(1, batch)
+        self.min_ahead = max(1, min_ahead)
+        self.max_ahead = max(self.min_ahead, max_ahead)
+        self.budget = budget
+        self._weight = weight
+        self.ahead = self.min_ahead
         self._lock = threading.Lock()
 
-    def _ensure_plan(self) -> list[PlanItem]:
+    def _ensure_plan(self) -> list[PlanItem | None]:
         if self._plan is None:
-            self._plan = list(self._plan_source())
-            self._index = {item[0]: i for i, item in enumerate(self._plan)}
+            plan: list[PlanItem | None] = list(self._plan_source())
+            self._index = {item[0]: i for i, item in enumerate(plan) if item is not None}
+            if plan:
+                mean = sum(self._weight(item) for item in plan if item) / len(plan)
+                by_budget = int(self.budget // max(mean, 1e-9)) if mean else self.max_ahead
+                ahead = max(self.min_ahead, min(self.max_ahead, by_budget))
+                self.ahead = max(self.batch, ahead - ahead % self.batch)
+            self._plan = plan
         return self._plan
 
     def take(self, key: Hashable) -> Future[Any] | None:
@@ -54,13 +74,17 @@ class Prefetcher:
             # Requests planned before this one were skipped (a page failed or changed plan).
             for stale in [i for i in self._futures if i < position]:
                 self._futures.pop(stale).cancel()
-            # Refill in chunks, once half the lookahead is used, so batches go out full.
-            if self._submitted <= position + self.lookahead // 2:
-                limit = min(len(plan), position + self.lookahead)
-                chunk = list(range(self._submitted, limit))
-                futures = self.executor.submit_many(
-                    [(plan[i][1], plan[i][2], plan[i][3], plan[i][4]) for i in chunk]
-                )
-                self._futures.update(zip(chunk, futures, strict=True))
-                self._submitted = max(self._submitted, limit)
+            limit = min(len(plan), position + self.ahead)
+            room = limit - self._submitted
+            if room >= self.batch or (limit == len(plan) and room > 0):
+                chunk = range(max(self._submitted, position), limit)
+                requests = []
+                for i in chunk:
+                    item = plan[i]
+                    plan[i] = None  # submitted: the plan no longer needs to hold it
+                    if item is not None:
+                        requests.append((i, (item[1], item[2], item[3], item[4])))
+                futures = self.executor.submit_many([r for _, r in requests])
+                self._futures.update(zip([i for i, _ in requests], futures, strict=True))
+                self._submitted = limit
             return self._futures.pop(position, None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from singer_sdk import Stream, Tap
@@ -52,6 +54,25 @@ class RunFailedError(UserError):
     """Some pages or windows could not be read; the others were loaded."""
 
     exit_code = 1
+
+
+# Estimated insights values (days x metrics x periods) prefetched at most: about 3 MB of JSON.
+PREFETCH_BUDGET_VALUES = 150_000
+
+
+def _estimated_values(item: PlanItem) -> float:
+    """Rough size of one planned insights request's answer, in values."""
+    params = item[2]
+    try:
+        days = (
+            datetime.date.fromisoformat(params["until"])
+            - datetime.date.fromisoformat(params["since"])
+        ).days
+    except (KeyError, ValueError):
+        return 1.0
+    metrics = str(params.get("metric") or "").count(",") + 1
+    periods = 1 if params.get("period") else 2
+    return float(max(1, days) * metrics * periods * (2 if params.get("breakdown") else 1))
 
 
 def shard_of(page_id: str, shard_count: int) -> int:
@@ -337,19 +358,30 @@ class TapFacebookPages(Tap):
                 if isinstance(stream, PageInsightsStream) and stream.selected:
                     yield from stream.plan_items()
 
-        # Two batches' worth ahead of the consumer: full batches, and memory bounded by ~100
-        # windows whatever the fleet size (bodies are kept as JSON text until consumed).
-        lookahead = 2 * MAX_BATCH if batching else 2 * concurrency
-        return Prefetcher(self.executor, plan, lookahead=lookahead)
+        # Batching: at least two full batches ahead, at most one per allowed in-flight request,
+        # and no more than PREFETCH_BUDGET_VALUES estimated values held (prefetch.py).
+        batch = MAX_BATCH if batching else 1
+        return Prefetcher(
+            self.executor,
+            plan,
+            batch=batch,
+            min_ahead=2 * batch if batching else 2 * concurrency,
+            max_ahead=max(2, concurrency) * batch if batching else 2 * concurrency,
+            budget=PREFETCH_BUDGET_VALUES,
+            weight=_estimated_values,
+        )
 
     @functools.cached_property
     def discovery(self) -> Discovery:
         """Pages readable with the token (one ``/me/accounts`` call, paginated)."""
         _ = self.settings  # validate config before the first call
         try:
-            found = discover_pages(self.graph, self.settings.page_ids, self.logger)
-            found.pages = [p for p in found.pages if self.in_shard(p.id)]
-            self.missing_permissions = missing_permissions(self.graph, self.logger)
+            # /me/permissions does not depend on the listing: one round trip saved.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-perm") as pool:
+                permissions = pool.submit(missing_permissions, self.graph, self.logger)
+                found = discover_pages(self.graph, self.settings.page_ids, self.logger)
+                found.pages = [p for p in found.pages if self.in_shard(p.id)]
+                self.missing_permissions = permissions.result()
         except AuthError as error:
             raise AuthFailedError(self._auth_message(error)) from None
         except GraphError as error:

@@ -243,3 +243,20 @@ def test_redacting_filter_masks_tokens_in_messages_and_exceptions() -> None:
     assert SECRET not in text
     assert PAGE_TOKEN not in text
     assert "***" in text
+
+
+def test_redactor_masks_every_token_of_a_fleet_and_nested_tokens_whole() -> None:
+    """Hundreds of page tokens sharing a prefix, one a prefix of another, plus other shapes."""
+    redactor = Redactor()
+    tokens = [f"EAAPAGE{n:04d}x{'k' * (n % 7)}" for n in range(300)]
+    nested_short, nested_long = "EAAnested1234", "EAAnested1234-and-more"
+    redactor.add(*tokens, nested_short, nested_long, "SBXPAGE0001abcdef", "tiny")
+    text = " | ".join(
+        [*tokens[::37], nested_long, nested_short, "SBXPAGE0001abcdef!", "tiny", "EAA plain"]
+    )
+    masked = redactor.redact(text)
+    assert not any(token in masked for token in tokens)
+    assert "and-more" not in masked  # the longer token is masked whole, not cut by the shorter
+    assert nested_short not in masked
+    assert "SBXPAGE" not in masked
+    assert masked.endswith("*** | ***! | tiny | EAA plain")  # short strings are not secrets

@@ -175,6 +175,7 @@ class BatchExecutor:
                     else:
                         self._cond.wait(timeout=0.5)
             self._pool.submit(self._run, items)
+            del items  # the futures keep their results; this thread must not keep the last batch
 
     def _run(self, items: list[_Item]) -> None:
         try:

@@ -8,6 +8,7 @@ import threading
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
+_PREFIX = 4  # characters of a secret used to group secrets for a quick first test
 _SECRET_PARAMS = frozenset({"access_token", "appsecret_proof", "client_secret", "input_token"})
 # Belt and braces for strings we did not build ourselves (exceptions from requests, API text):
 # any access_token=/appsecret_proof= query value, and Bearer headers.
@@ -35,28 +36,38 @@ class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
+        # Secrets grouped by their first characters (Facebook tokens share a prefix), longest
+        # first within a group so that no secret masks only part of another.
+        self._groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def add(self, *secrets: str | None) -> None:
         """Register secrets to mask (short strings are ignored: they would mask ordinary text)."""
         with self._lock:
-            for secret in secrets:
-                if secret and len(secret) >= 8 and secret not in self._secrets:
-                    self._secrets.add(secret)
-                    self._pattern = None
+            fresh = {s for s in secrets if s and len(s) >= 8 and s not in self._secrets}
+            if not fresh:
+                return
+            self._secrets |= fresh
+            groups: dict[str, list[str]] = {}
+            for secret in sorted(self._secrets, key=len, reverse=True):
+                groups.setdefault(secret[:_PREFIX], []).append(secret)
+            self._groups = tuple((prefix, tuple(group)) for prefix, group in groups.items())
 
     def redact(self, text: str) -> str:
-        """The text with every known secret and secret-looking URL parameter masked."""
+        """The text with every known secret and secret-looking URL parameter masked.
+
+        Substring tests only (C speed): one per group of secrets sharing a prefix, then one per
+        secret of a group whose prefix occurs. A regex alternation of a fleet's page tokens was
+        far slower per log line, and had to be recompiled whenever a page token was learned.
+        """
         if not text:
             return text
-        pattern = self._pattern
-        if pattern is None and self._secrets:
-            with self._lock:
-                ordered = sorted(self._secrets, key=len, reverse=True)
-                pattern = self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
-        if pattern is not None:
-            text = pattern.sub(MASK, text)
-        text = _PARAM_RE.sub(r"\1" + MASK, text)
+        for prefix, group in self._groups:
+            if prefix in text:
+                for secret in group:
+                    if secret in text:
+                        text = text.replace(secret, MASK)
+        if "=" in text:
+            text = _PARAM_RE.sub(r"\1" + MASK, text)
         return _BEARER_RE.sub(r"\1" + MASK, text)
 
 
