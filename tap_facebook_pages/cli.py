@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import sys
 
 from tap_facebook_pages.graph.redact import REDACTOR
 from tap_facebook_pages.settings import UserError
 from tap_facebook_pages.tap import TapFacebookPages
 
+_M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def limit_malloc_arenas() -> bool:
+    """One malloc arena for the whole process (glibc only; ``MALLOC_ARENA_MAX`` wins).
+
+    glibc gives each thread that allocates its own arena and seldom returns their memory, so
+    the Graph worker threads, which receive the batch responses, made peak RSS grow with the
+    number of batches a run reads (about 10 MB for a 200-page backfill). The threads mostly
+    wait on the network, so sharing one arena costs nothing measurable.
+    """
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 1))
+    except (OSError, AttributeError):  # not glibc (musl, …): nothing to tune
+        return False
+
 
 def main() -> None:
     """Run the tap. Expected conditions (bad config, dead token, failed pages) exit non-zero
     with one line on stderr and no traceback."""
+    limit_malloc_arenas()
     try:
         TapFacebookPages.cli()
     except UserError as error:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import math
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from tap_facebook_pages.graph.batch import BatchExecutor
+from tap_facebook_pages.graph.client import GraphClient
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
 from tap_facebook_pages.tap import shard_of
-from tests.helpers import insights_only, run_tap, sandbox_config, select_catalog
+from tests.helpers import TEST_TOKEN, insights_only, run_tap, sandbox_config, select_catalog
 
 TODAY = dt.date(2026, 11, 20)
 FLEET = 12
@@ -140,3 +145,44 @@ def test_fast_record_path_keeps_stream_maps_and_deselection(sandbox: SandboxServ
         "title" not in r and r["doubled"] == (r["value"] * 2 if r["value"] is not None else None)
         for r in rows
     )
+
+
+def test_a_page_paused_by_its_usage_is_logged_once_and_called_after_the_pause(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The dispatcher honours a page's usage headers without holding up other pages, and says
+    so once (a silent pause looked like a hang in a long benchmark)."""
+    client = GraphClient(
+        base_url=sandbox.url,
+        api_version="v25.0",
+        access_token=TEST_TOKEN,
+        max_throttle_wait_seconds=1.2,
+    )
+    paused_page, other_page = sbx.ACCOUNT_PAGE_IDS[0], sbx.ACCOUNT_PAGE_IDS[1]
+    usage = {paused_page: [{"type": "pages", "call_count": 97, "total_time": 10}]}
+    client.pacer.observe({"X-Business-Use-Case-Usage": json.dumps(usage)})
+    executor = BatchExecutor(client, max_concurrency=2)
+    params = {"metric": "page_follows", "since": "2026-11-01", "until": "2026-11-03"}
+    try:
+        with caplog.at_level(logging.WARNING):
+            started = time.monotonic()
+            paused, other = executor.submit_many(
+                [
+                    (f"{page}/insights", params, sbx.page_token(page, TEST_TOKEN), page)
+                    for page in (paused_page, other_page)
+                ]
+            )
+            other.result(timeout=5)
+            other_done = time.monotonic() - started
+            body = paused.result(timeout=5)
+            paused_done = time.monotonic() - started
+    finally:
+        executor.close()
+    assert other_done < 1.0  # the other page did not wait
+    assert paused_done >= 1.1  # the paused page waited (capped by max_throttle_wait_seconds)
+    assert "data" in (body.parse() if hasattr(body, "parse") else body)
+    waits = [r.getMessage() for r in caplog.records if "Waiting" in r.getMessage()]
+    assert len(waits) == 1
+    assert paused_page in waits[0]
+    assert "usage 97%" in waits[0]
+    assert client.stats(paused_page).throttle_wait_s > 1.0

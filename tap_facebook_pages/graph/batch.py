@@ -28,6 +28,7 @@ from tap_facebook_pages.graph.errors import (
     TransientError,
     interpret_response,
 )
+from tap_facebook_pages.graph.usage import APP_SCOPE
 
 MAX_BATCH = 50
 
@@ -90,6 +91,8 @@ class BatchExecutor:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._closed = False
+        self._announced: dict[str | None, float] = {}  # scope -> end of the pause last logged
+        self._pause_until: dict[str | None, float] = {}  # scope -> end of its current pause
         self._pool = ThreadPoolExecutor(
             max_workers=self.max_concurrency, thread_name_prefix="graph"
         )
@@ -148,8 +151,7 @@ class BatchExecutor:
                 keep.append(item)
                 continue
             if item.scope not in paused:
-                delay, _ = self.client.pacer.delay_for(item.scope)
-                paused[item.scope] = now + delay if delay > 0 else 0.0
+                paused[item.scope] = self._pause_end(item.scope, now)
             ready_at = max(item.not_before, paused[item.scope])
             if ready_at <= now:
                 chosen.append(item)
@@ -158,6 +160,41 @@ class BatchExecutor:
                 wake = ready_at if wake is None else min(wake, ready_at)
         self._pending = keep
         return chosen, wake
+
+    def _pause_end(self, scope: str | None, now: float) -> float:
+        """When ``scope`` may be called again (0.0: now), from its latest usage reading.
+
+        A reading imposes one pause: once it is served, the reading is dropped and the next
+        response brings a fresh one. (Recomputing the pause from the same reading on every
+        wake-up would postpone the page forever.)
+        """
+        until = self._pause_until.get(scope)
+        if until is None:
+            delay, reason = self.client.pacer.delay_for(scope)
+            if delay <= 0:
+                return 0.0
+            until = self._pause_until[scope] = now + delay
+            self._announce_pause(scope, until, reason)
+        if until > now:
+            return until
+        del self._pause_until[scope]
+        pacer = self.client.pacer
+        pacer.forget(APP_SCOPE)
+        if scope:
+            pacer.forget(scope)
+        return 0.0
+
+    def _announce_pause(self, scope: str | None, until: float, reason: str) -> None:
+        """Log a pacing pause once (not on every dispatcher wake-up), and count it."""
+        if until <= self._announced.get(scope, 0.0) + 1.0:
+            return
+        seconds = until - time.monotonic()
+        self._announced[scope] = until
+        if seconds >= 1.0:
+            self.client.logger.warning(
+                "Waiting %.1f s before calling page %s: %s", seconds, scope or "(app)", reason
+            )
+        self.client.bump(scope, throttle_wait_s=max(0.0, seconds))
 
     def _dispatch(self) -> None:
         while True:

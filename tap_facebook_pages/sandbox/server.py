@@ -327,6 +327,12 @@ class SandboxServer:
             self._log.clear()
             self._round_trips = 0
 
+    def reset_usage(self) -> None:
+        """Forget the calls counted in the usage headers (a new day's quota: the simulated
+        usage never decays on its own, so runs in a row would otherwise be paced)."""
+        with self._lock:
+            self._usage.clear()
+
     def _record(
         self,
         call: _Call,
