@@ -121,11 +121,14 @@ def dumps_cpu_seconds(output: pathlib.Path) -> tuple[int, float]:
     messages = [
         json.loads(line) for line in output.open("rb") if line.startswith(b'{"type":"RECORD"')
     ]
+    best = float("inf")
     with open(os.devnull, "w", encoding="utf-8") as sink:
-        start = time.process_time()
-        for message in messages:
-            sink.write(json.dumps(message) + "\n")
-        return len(messages), time.process_time() - start
+        for _ in range(3):  # the least of three, as for the tap
+            start = time.process_time()
+            for message in messages:
+                sink.write(json.dumps(message) + "\n")
+            best = min(best, time.process_time() - start)
+    return len(messages), best
 
 
 def floors(pages: int, windows: int) -> tuple[int, int]:
@@ -240,10 +243,12 @@ def cpu_path(
     }
     sandbox.configure(latency_ms=0)
     runs = []
-    for size in (max(FIXED_PAGES, args.cpu_pages // 2), args.cpu_pages):
+    for size in (max(FIXED_PAGES, args.cpu_pages // 5), args.cpu_pages):
         sandbox.configure(fleet=max(0, size - FIXED_PAGES))
         run_tap(sandbox, base, work)  # warm the sandbox
-        runs.append(run_tap(sandbox, base, work))
+        # The least CPU of three runs: noise on a shared machine only ever adds CPU time.
+        tries = [run_tap(sandbox, base, work) for _ in range(3)]
+        runs.append(min(tries, key=lambda r: r["cpu_s"]))
     small, big = runs
     count, dumps_cpu = dumps_cpu_seconds(big["output"])
     extra = big["records"] - small["records"]
@@ -264,7 +269,9 @@ def main() -> int:
         "--metrics", type=int, default=10, help="number of default metrics (max 10)"
     )
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--cpu-pages", type=int, default=50, help="fleet for the CPU-path ratio")
+    parser.add_argument(
+        "--cpu-pages", type=int, default=100, help="fleet for the CPU-path ratio (and 1/5 of it)"
+    )
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
 

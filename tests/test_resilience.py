@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tap_facebook_pages.graph.errors import AuthError
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
 from tap_facebook_pages.tap import TapFacebookPages
@@ -167,6 +168,25 @@ def test_expired_token_gives_one_clear_line(sandbox: SandboxServer, tmp_path: Pa
     assert "long-lived token" in errors[0]
     assert proc.stdout == ""
     _assert_no_secrets(proc.stdout, proc.stderr)
+
+
+def test_token_expiring_mid_run_is_one_error_without_the_sdk_unhandled_line(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The token dies after discovery: the run stops with AuthError (the CLI turns it into one
+    line, exit 2, tested above), and the SDK's generic "unhandled error" line is not added."""
+    tap = TapFacebookPages(config=sandbox_config(sandbox.url, max_concurrency=1, **RANGE))
+    _ = tap.streams  # discovery done with a valid token
+    sandbox.configure(faults={"expired_token": True})
+    with (
+        caplog.at_level("INFO"),
+        contextlib.redirect_stdout(io.StringIO()),
+        pytest.raises(AuthError),
+    ):
+        tap.sync_all()
+    messages = [r.getMessage() for r in caplog.records]
+    assert not any("An unhandled error occurred" in m for m in messages)
+    assert any("Beginning sync" in m for m in messages)  # other SDK lines still pass
 
 
 def test_missing_read_insights_is_named_and_silence_is_flagged(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,9 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 
+from tap_facebook_pages.graph.errors import AuthError
+from tap_facebook_pages.settings import UserError
+
 if TYPE_CHECKING:
     from tap_facebook_pages.graph.client import GraphClient
     from tap_facebook_pages.run import RunReport
@@ -19,8 +24,29 @@ if TYPE_CHECKING:
     from tap_facebook_pages.tap import TapFacebookPages
 
 
+class _ExpectedFailureFilter(logging.Filter):
+    """Drops the SDK's "An unhandled error occurred while syncing" line when the error in flight
+    is an expected condition (a rejected token, a user error) that the CLI reports as one clear
+    line of its own. The SDK logs that line inside its ``except`` block, so the exception is
+    still the one being handled when the filter runs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("An unhandled error occurred while syncing"):
+            return True
+        error = sys.exc_info()[1]
+        return not isinstance(error, (AuthError, UserError))
+
+
+_EXPECTED_FAILURES = _ExpectedFailureFilter()
+
+
 class GraphStream(Stream):
     """A stream whose records come from the tap's Graph client (streams never do HTTP)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if _EXPECTED_FAILURES not in self.logger.filters:
+            self.logger.addFilter(_EXPECTED_FAILURES)
 
     @property
     def tap(self) -> TapFacebookPages:
