@@ -56,8 +56,9 @@ class RunFailedError(UserError):
     exit_code = 1
 
 
-# Estimated insights values (days x metrics x periods) prefetched at most: about 3 MB of JSON.
-PREFETCH_BUDGET_VALUES = 150_000
+# Estimated insights values (days x metrics x periods) prefetched at most, about 1.5 MB of JSON;
+# the minimum of two full batches ahead wins over it (a backfill's 90-day windows).
+PREFETCH_BUDGET_VALUES = 60_000
 
 
 def _estimated_values(item: PlanItem) -> float:

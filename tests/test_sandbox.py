@@ -410,6 +410,21 @@ def test_revision_is_visible_through_http() -> None:
     assert all(a["value"] != b["value"] for a, b in zip(before[5:], after[5:], strict=True))
 
 
+def test_cached_insights_answers_follow_revision_and_permissions() -> None:
+    """Rendered insights answers are cached, but never across a change that alters them."""
+    params = {"metric": "page_media_view", "period": "day", "since": "2026-11-10"}
+    with SandboxServer(today=TODAY) as server:
+        first = call(server, f"/{P1}/insights", PT1, **params).content
+        assert call(server, f"/{P1}/insights", PT1, **params).content == first
+        server.configure(revision=1)
+        revised = call(server, f"/{P1}/insights", PT1, **params).content
+        assert revised != first
+        server.configure(faults={"missing_permissions": ["read_insights"]})
+        assert call(server, f"/{P1}/insights", PT1, **params).json() == {"data": []}
+        server.configure(faults={}, revision=0)
+        assert call(server, f"/{P1}/insights", PT1, **params).content == first
+
+
 # --------------------------------------------------------------------------- accounts and nodes
 
 

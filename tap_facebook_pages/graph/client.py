@@ -270,14 +270,21 @@ class GraphClient:
                 data=data,
                 headers=headers,
                 timeout=self.timeout_seconds,
+                stream=True,
             )
+            # The body in one read where the server sent its length (requests would gather
+            # 10 kB chunks and join them: twice a batch answer's size in memory at once).
+            try:
+                content = b"".join(response.iter_content(chunk_size=None))
+            finally:
+                response.close()
         except _TRANSPORT_ERRORS as exc:
             return None, TransientError(f"network error ({type(exc).__name__})", path=log_path)
         self.pacer.observe(response.headers)
         usage = self.pacer.usage(scope) if scope else None
         return interpret_response(
             response.status_code,
-            response.content,
+            content,
             path=log_path,
             regain_seconds=usage.regain_seconds if usage else None,
         )

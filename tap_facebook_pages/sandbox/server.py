@@ -38,6 +38,8 @@ CONTROL_PREFIX = "/__sandbox__/"
 _VERSION_RE = re.compile(r"v\d+\.\d+")
 _HTTP_FAULTS = ("unknown_error", "service_error", "bad_gateway", "truncated")
 _BATCH_ITEM_FAULTS = ("unknown_error", "service_error")
+_SECRET_PARAMS = frozenset({"access_token", "appsecret_proof"})
+_PAYLOAD_CACHE_SIZE = 20_000  # rendered insights answers kept (cleared when full)
 _BAD_GATEWAY_PAGE = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
     b"<h1>Sorry, something went wrong.</h1><p>We're working on getting this fixed as soon as "
@@ -86,6 +88,8 @@ class _Outcome:
     page_id: str | None = None
     throttled: ThrottleSpec | None = None
     fault: str | None = None
+    payload: bytes | None = None  # a cached rendering of ``body``
+    cache_key: tuple[Any, ...] | None = None  # where to cache the rendering of ``body``
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,7 @@ class SandboxServer:
         self._round_trips = 0
         self._traces = 0
         self._usage: dict[str, int] = {}
+        self._payloads: dict[tuple[Any, ...], bytes] = {}  # rendered insights answers
         self._rng = random.Random(0)
         self._throttle_state: dict[str, list[int]] = {}
         self._attempted_batch_urls: set[str] = set()
@@ -545,7 +550,15 @@ class SandboxServer:
         if outcome.error is not None:
             headers.append(("WWW-Authenticate", outcome.error.www_authenticate))
             body = outcome.error.body(trace)
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        if outcome.payload is not None and outcome.error is None:
+            payload = outcome.payload
+        else:
+            payload = json.dumps(body, separators=(",", ":")).encode()
+            if outcome.cache_key is not None and outcome.error is None:
+                with self._lock:
+                    if len(self._payloads) >= _PAYLOAD_CACHE_SIZE:
+                        self._payloads.clear()
+                    self._payloads[outcome.cache_key] = payload
         if outcome.fault == "truncated" and outcome.status == 200:
             payload = payload[: max(1, len(payload) // 2)]
         if record:
@@ -589,13 +602,39 @@ class SandboxServer:
                 params=call.params,
                 fleet=config.fleet,
             )
-            outcome.body = route.handler(context)
+            key = self._payload_key(call, config, token_page)
+            cached = self._payloads.get(key) if key is not None else None
+            if cached is not None:
+                outcome.payload = cached
+            else:
+                outcome.body = route.handler(context)
+                outcome.cache_key = key
             self._throttle_success(config.faults, token_page)
         except GraphError as error:
             outcome.status, outcome.error = error.status, error
         if outcome.page_id is None:
             outcome.page_id = token_page
         return self._finish(call, config, trace, outcome)
+
+    def _payload_key(
+        self, call: _Call, config: _Config, token_page: str | None
+    ) -> tuple[Any, ...] | None:
+        """Cache key of an insights answer: everything its body depends on (the data are a
+        pure function of these), or None for calls that are not cached."""
+        if call.method != "GET" or not call.segments or call.segments[-1] != "insights":
+            return None
+        params = tuple(sorted((k, v) for k, v in call.params.items() if k not in _SECRET_PARAMS))
+        return (
+            call.segments,
+            call.version,
+            params,
+            token_page,
+            config.today,
+            config.revision,
+            config.fleet,
+            repr(config.faults),
+            self.url,
+        )
 
     # ------------------------------------------------------------------ batch
 
