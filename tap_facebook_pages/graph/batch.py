@@ -91,7 +91,6 @@ class BatchExecutor:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._closed = False
-        self._announced: dict[str | None, float] = {}  # scope -> end of the pause last logged
         self._pause_until: dict[str | None, float] = {}  # scope -> end of its current pause
         self._pool = ThreadPoolExecutor(
             max_workers=self.max_concurrency, thread_name_prefix="graph"
@@ -174,7 +173,7 @@ class BatchExecutor:
             if delay <= 0:
                 return 0.0
             until = self._pause_until[scope] = now + delay
-            self._announce_pause(scope, until, reason)
+            self.client.note_wait(delay, scope, reason)
         if until > now:
             return until
         del self._pause_until[scope]
@@ -183,18 +182,6 @@ class BatchExecutor:
         if scope:
             pacer.forget(scope)
         return 0.0
-
-    def _announce_pause(self, scope: str | None, until: float, reason: str) -> None:
-        """Log a pacing pause once (not on every dispatcher wake-up), and count it."""
-        if until <= self._announced.get(scope, 0.0) + 1.0:
-            return
-        seconds = until - time.monotonic()
-        self._announced[scope] = until
-        if seconds >= 1.0:
-            self.client.logger.warning(
-                "Waiting %.1f s before calling page %s: %s", seconds, scope or "(app)", reason
-            )
-        self.client.bump(scope, throttle_wait_s=max(0.0, seconds))
 
     def _dispatch(self) -> None:
         while True:
@@ -303,13 +290,7 @@ class BatchExecutor:
                 error.regain_seconds or client.backoff_delay(item.throttles + 2),
                 client.max_throttle_wait_seconds,
             )
-            client.logger.warning(
-                "Waiting %.1f s before calling page %s again: throttled (%s)",
-                wait,
-                item.scope or "(app)",
-                error.describe(),
-            )
-            client.bump(item.scope, throttle_wait_s=wait)
+            client.note_wait(wait, item.scope, f"throttled ({error.describe()})")
             item.not_before = now + wait
             if item.scope:
                 client.pacer.forget(item.scope)

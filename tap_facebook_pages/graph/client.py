@@ -153,13 +153,17 @@ class GraphClient:
         """Full jitter: uniform(0, base * 2**(attempt-1))."""
         return self._rng.uniform(0.0, self.backoff_base_seconds * (2 ** max(0, attempt - 1)))
 
-    def _wait(self, seconds: float, scope: str | None, reason: str) -> None:
-        if seconds <= 0:
-            return
+    def note_wait(self, seconds: float, scope: str | None, reason: str) -> None:
+        """Log and count a wait imposed on ``scope`` (the caller does the waiting)."""
         self.logger.warning(
             "Waiting %.1f s before calling page %s: %s", seconds, scope or "(app)", reason
         )
         self.bump(scope, throttle_wait_s=seconds)
+
+    def _wait(self, seconds: float, scope: str | None, reason: str) -> None:
+        if seconds <= 0:
+            return
+        self.note_wait(seconds, scope, reason)
         self._sleep(seconds)
 
     def request(
