@@ -177,15 +177,20 @@ def chart(tables: dict[str, list[dict[str, Any]]], path: pathlib.Path) -> bool:
     for profile, rows in tables.items():
         pages = [r["pages"] for r in rows]
         left.plot(pages, [r["wall_s"] for r in rows], "o-", label=f"{profile}: sync wall time")
-        left.plot(pages, [r["network_floor_s"] for r in rows], "s--", label=f"{profile}: floor")
-        right.plot(pages, [r["calls"] for r in rows], "o-", label=f"{profile}: Graph calls")
-        right.plot(pages, [r["round_trips"] for r in rows], "s-", label=f"{profile}: round trips")
+    # Floors, calls and round trips depend on the fleet, not on the days: drawn once.
+    rows = next(iter(tables.values()), [])
+    pages = [r["pages"] for r in rows]
+    left.plot(pages, [r["network_floor_s"] for r in rows], "k--", label="round-trip floor")
+    right.plot(pages, [r["calls"] for r in rows], "o-", label="Graph calls")
+    right.plot(pages, [r["calls_floor"] for r in rows], "k:", label="calls floor")
+    right.plot(pages, [r["round_trips"] for r in rows], "s-", label="HTTP round trips")
+    right.plot(pages, [r["round_trips_floor"] for r in rows], "k--", label="round-trip floor")
     left.set_xlabel("pages")
     left.set_ylabel("seconds")
     left.set_title("Wall time vs fleet size (50 ms latency)")
     left.legend(fontsize=8)
     right.set_xlabel("pages")
-    right.set_title("Calls vs fleet size (= floor)")
+    right.set_title("Calls vs fleet size (both profiles)")
     right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -200,6 +205,11 @@ PROFILES = {
     # A 90-day backfill: one full window per page, ~1,260 records per call: CPU-bound.
     "backfill": 90,
 }
+
+
+def _wall(result: dict[str, Any]) -> float:
+    """The sync's wall time: the tap's own run summary (after imports), else the process's."""
+    return float(result["summary"].get("duration_s") or result["process_s"])
 
 
 def run_profile(
@@ -226,11 +236,18 @@ def run_profile(
         # Warm the sandbox's value caches first, so that its own CPU (it shares the machine
         # with the tap) is not counted as the tap's wall time.
         run_tap(sandbox, base, work)
-        sandbox.reset_log()
-        result = run_tap(sandbox, base, work)
+        # The fastest of a few runs: on a shared machine noise only ever adds time, and a
+        # nightly run's network floor is a fraction of a second.
+        result: dict[str, Any] = {}
+        for _ in range(args.repeats):
+            sandbox.reset_log()
+            attempt = run_tap(sandbox, base, work)
+            attempt["round_trips_seen"] = sandbox.http_round_trips
+            if not result or _wall(attempt) < _wall(result):
+                result = attempt
         summary = result["summary"]
         calls_floor, trips_floor = floors(size, windows)
-        wall = float(summary.get("duration_s") or result["process_s"])
+        wall = _wall(result)
         rows.append(
             {
                 "days": days,
@@ -238,7 +255,7 @@ def run_profile(
                 "records": result["records"],
                 "calls": summary.get("graph_calls"),
                 "round_trips": summary.get("http_round_trips"),
-                "sandbox_round_trips": sandbox.http_round_trips,
+                "sandbox_round_trips": result["round_trips_seen"],
                 "calls_floor": calls_floor,
                 "round_trips_floor": trips_floor,
                 "wall_s": wall,
@@ -302,6 +319,7 @@ def main() -> int:
     parser.add_argument(
         "--cpu-pages", type=int, default=100, help="fleet for the CPU-path ratio (and 1/5 of it)"
     )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per row, fastest kept")
     parser.add_argument("--cpu-repeats", type=int, default=5, help="runs per size, least kept")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
@@ -346,7 +364,7 @@ def render(
         f"Setup: sandbox latency {args.latency_ms:.0f} ms per HTTP round trip, {args.metrics} "
         f"page metrics, max_concurrency {args.concurrency}, batch API on. The sandbox runs in "
         "the benchmark's process on the same machine (its value caches are warmed by one "
-        "unmeasured run per row).",
+        f"unmeasured run per row); each row is the fastest of {args.repeats} runs.",
         "",
     ]
     for profile, rows in tables.items():
