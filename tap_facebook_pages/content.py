@@ -99,7 +99,12 @@ def _summary_count(edge: Any) -> int | None:
 
 
 def _metadata(node: dict[str, Any], insights_field: str) -> dict[str, Any]:
-    return {k: v for k, v in node.items() if k != insights_field}
+    """The node without its insights (plain or expanded with a breakdown: ``insights_*``)."""
+    return {
+        k: v
+        for k, v in node.items()
+        if k != insights_field and not k.startswith(insights_field + "_")
+    }
 
 
 def post_row(node: dict[str, Any], page_id: str) -> dict[str, Any]:
@@ -326,7 +331,32 @@ class PageListing:
             fields += kind.user_content_fields
         if metrics:
             fields.append(f"{kind.insights_field}.metric({','.join(metrics)}).period(lifetime)")
+            if not probe:  # a probe looks for rejected metrics: the plain field has them all
+                for breakdown, subset in self._breakdown_metrics(metrics):
+                    fields.append(
+                        f"{kind.insights_field}.metric({','.join(subset)}).period(lifetime)"
+                        f".breakdown({breakdown}).as({self._alias(breakdown)})"
+                    )
         return ",".join(fields)
+
+    def _breakdown_metrics(self, metrics: list[str]) -> list[tuple[str, list[str]]]:
+        """``(breakdown, metrics that support it)`` for each configured breakdown."""
+        catalog = load_catalog()
+        out = []
+        for breakdown in self.fetcher.tap.settings.breakdowns:
+            subset = [
+                m
+                for m in metrics
+                if (meta := catalog.get(m, self.kind.level))
+                and breakdown in meta.supports_breakdowns
+            ]
+            if subset:
+                out.append((breakdown, subset))
+        return out
+
+    def _alias(self, breakdown: str) -> str:
+        """The response key of the insights field expanded with ``breakdown``."""
+        return f"{self.kind.insights_field}_{breakdown}"
 
     def _params(
         self, since: datetime.date, until: datetime.date, fields: str, limit: int
@@ -459,6 +489,11 @@ class PageListing:
         insights: list[dict[str, Any]] = []
         seen: set[str] = set()
         low, high = pacific_midnight_unix(since), pacific_midnight_unix(until)
+        # The plain insights field, then one expansion per breakdown (is_from_ads=0/1 rows next
+        # to the plain row; a breakdown answer's own unsplit values are skipped).
+        sources: list[tuple[str, str | None]] = [(kind.insights_field, None)]
+        if self.want_insights:
+            sources += [(self._alias(b), f"{b}=") for b, _ in self._breakdown_metrics(self.metrics)]
         for node in nodes:
             row = kind.make_row(node, self.page.id)
             created = row["created_time"]
@@ -470,15 +505,18 @@ class PageListing:
             objects.append(row)
             if not self.want_insights:
                 continue
-            edge = node.get(kind.insights_field)
-            data = edge.get("data") if isinstance(edge, dict) else None
-            lifetime = [e for e in data or () if e.get("period") == "lifetime"]
             base = {
                 kind.id_field: row["id"],
                 "page_id": self.page.id,
                 kind.created_field: row["created_time"],
             }
-            insights.extend(insights_rows(lifetime, base=base, lifetime_day=observed))
+            for field_name, prefix in sources:
+                edge = node.get(field_name)
+                data = edge.get("data") if isinstance(edge, dict) else None
+                lifetime = [e for e in data or () if e.get("period") == "lifetime"]
+                for insight in insights_rows(lifetime, base=base, lifetime_day=observed):
+                    if prefix is None or insight["breakdown_key"].startswith(prefix):
+                        insights.append(insight)
         objects.sort(key=lambda r: (r["created_time"], r["id"]))
         insights.sort(
             key=lambda r: (r[kind.created_field], r[kind.id_field], r["metric"], r["breakdown_key"])

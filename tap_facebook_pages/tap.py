@@ -154,8 +154,8 @@ def _config_schema() -> dict[str, Any]:
             default=[],
             title="Breakdowns",
             description=(
-                "Also request these breakdowns for the metrics that support them (e.g. "
-                "page_media_view): extra rows with breakdown_key is_from_ads=0 / is_from_ads=1."
+                "Also request these breakdowns for the metrics that support them (page_media_view, "
+                "post_media_view): extra rows with breakdown_key is_from_ads=0 / is_from_ads=1."
             ),
         ),
         th.Property(

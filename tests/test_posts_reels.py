@@ -422,3 +422,31 @@ def test_content_streams_are_opt_in(sandbox: SandboxServer) -> None:
     out = run_tap(sandbox_config(sandbox.url, **config))  # no catalog: page streams only
     assert not set(out.records) & set(CONTENT_STREAMS)
     assert not _calls(sandbox, "posts")
+
+
+def test_breakdowns_apply_to_post_metrics_in_the_same_listing_calls(
+    sandbox: SandboxServer,
+) -> None:
+    """``breakdowns: [is_from_ads]``: post_media_view gets is_from_ads=0/1 rows next to its plain
+    row, with the sandbox's values, from an aliased field expansion of the same listing call."""
+    config = {**YEAR, "start_date": "2026-09-01", "breakdowns": ["is_from_ads"]}
+    out = _run(sandbox, ("posts", "post_insights"), **config)
+    posts = [p for p in sbx.posts_for(PAGE, TODAY) if _in_range(p.created_date, config)]
+    assert posts
+    values = _values(out.records["post_insights"], "post_id")
+    expected: dict = {}
+    for post in posts:
+        expected.update(_lifetime_rows(post.id, POST_METRICS, post.created_date, TODAY))
+        split = sbx.post_breakdown_values(
+            post.id, "post_media_view", "is_from_ads", post.created_date, TODAY
+        )
+        for flag in ("0", "1"):
+            expected[(post.id, "post_media_view", str(TODAY), f"is_from_ads={flag}")] = split[flag]
+    assert values == expected
+    # No extra calls: the breakdown rides on the listing (one alias per breakdown).
+    calls = _calls(sandbox, "posts")
+    assert len(calls) <= math.ceil(len(posts) / 100) + _windows(config)
+    assert all(
+        ".breakdown(is_from_ads).as(insights_is_from_ads)" in c["params"]["fields"] for c in calls
+    )
+    assert all("insights_is_from_ads" not in r["metadata"] for r in out.records["posts"])
