@@ -15,17 +15,20 @@ from tap_facebook_pages.graph.client import GraphClient
 from tap_facebook_pages.graph.errors import (
     AUTH,
     BAD_REQUEST,
+    DENIED,
     INVALID_METRIC,
     PERMISSION,
     RETRY,
     THROTTLE,
     AuthError,
     BadRequestError,
+    GraphError,
     TransientError,
     classify_error_body,
     interpret_response,
 )
 from tap_facebook_pages.graph.redact import RedactingFilter, Redactor, strip_secret_params
+from tap_facebook_pages.graph.usage import parse_usage_headers
 
 BASE = "https://graph.test"
 TOKEN = "EAAB-user-token-SECRET-1234567890"
@@ -75,8 +78,25 @@ def _err(code: int, message: str = "x", **extra) -> dict:
         ),
         (400, {"code": 3001, "error_subcode": 1504028}, BAD_REQUEST),
         (400, {"code": 10}, PERMISSION),
-        (403, {"code": 200}, PERMISSION),
-        (403, {"code": 299}, PERMISSION),
+        (403, {"code": 200}, DENIED),
+        (403, {"code": 299}, DENIED),
+        # shared/graph-api.md §11.2: the page-level #100 permission family, and subcode 33.
+        (
+            400,
+            {
+                "code": 100,
+                "type": "OAuthException",
+                "message": "(#100) Object does not exist, cannot be loaded due to missing "
+                "permission or reviewable feature, or does not support this operation. This "
+                "endpoint requires the 'pages_read_engagement' permission …",
+            },
+            PERMISSION,
+        ),
+        (
+            400,
+            {"code": 100, "error_subcode": 33, "message": "Unsupported get request."},
+            PERMISSION,
+        ),
         (400, {"code": 17, "is_transient": True}, THROTTLE),
     ],
 )
@@ -167,8 +187,8 @@ def test_throttle_waits_regain_time_capped() -> None:
             ],
         )
         assert client.get("42/insights", token=PAGE_TOKEN, scope="42") == {"data": []}
-    assert slept == [30]  # 2 minutes, capped at 30 s
-    assert client.stats("42").throttle_wait_s == 30
+    assert slept == [pytest.approx(30, abs=0.01)]  # 2 minutes, capped at 30 s
+    assert client.stats("42").throttle_wait_s == pytest.approx(30, abs=0.01)
 
 
 def test_pacing_slows_down_past_75_percent() -> None:
@@ -260,3 +280,126 @@ def test_redactor_masks_every_token_of_a_fleet_and_nested_tokens_whole() -> None
     assert nested_short not in masked
     assert "SBXPAGE" not in masked
     assert masked.endswith("*** | ***! | tiny | EAA plain")  # short strings are not secrets
+
+
+class _Clock:
+    """A fake monotonic clock that the fake sleep advances."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_an_over_quota_reading_costs_one_bounded_pause_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """shared §11.2: a real ``(#4)`` answer carried ``X-App-Usage`` call_count 724 with
+    ``is_transient: true``, and later answers carried no usage header at all. The reading ages
+    out: one pause (capped by max_throttle_wait_seconds), logged once, then no more waiting.
+    (Before: the reading was never dropped and every later call of a sequential run paused.)"""
+    clock = _Clock()
+    client = GraphClient(
+        base_url=BASE,
+        api_version="v25.0",
+        access_token=TOKEN,
+        max_throttle_wait_seconds=3,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    throttled = {
+        "error": {
+            "message": "(#4) Application request limit reached",
+            "type": "OAuthException",
+            "is_transient": True,
+            "code": 4,
+            "fbtrace_id": "A2xYz",
+        }
+    }
+    usage = json.dumps({"call_count": 724, "total_cputime": 30, "total_time": 40})
+    with requests_mock.Mocker() as m:
+        m.get(
+            f"{BASE}/v25.0/me/accounts",
+            [
+                {"status_code": 403, "json": throttled, "headers": {"X-App-Usage": usage}},
+                *({"status_code": 200, "json": {"data": [], "n": n}} for n in range(14)),
+            ],
+        )
+        with caplog.at_level(logging.WARNING, logger="tap-facebook-pages.graph"):
+            answers = [client.get("me/accounts") for _ in range(14)]
+    assert [a["n"] for a in answers] == list(range(14))
+    assert clock.slept == [pytest.approx(3)]  # one pause, bounded by the cap
+    waits = [r.getMessage() for r in caplog.records if "Waiting" in r.getMessage()]
+    assert len(waits) == 1
+    assert "(#4) Application request limit reached" in waits[0]
+
+
+def test_a_high_reading_on_a_normal_answer_pauses_once_then_ages_out() -> None:
+    clock = _Clock()
+    client = GraphClient(
+        base_url=BASE,
+        api_version="v25.0",
+        access_token=TOKEN,
+        max_throttle_wait_seconds=5,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    high = json.dumps({"call_count": 724, "total_cputime": 1, "total_time": 1})
+    with requests_mock.Mocker() as m:
+        m.get(
+            f"{BASE}/v25.0/me",
+            [
+                {"status_code": 200, "json": {"id": "1"}, "headers": {"X-App-Usage": high}},
+                *({"status_code": 200, "json": {"id": "1"}} for _ in range(9)),
+            ],
+        )
+        for _ in range(10):
+            client.get("me")
+    assert clock.slept == [pytest.approx(5)]
+
+
+def test_malformed_usage_values_are_ignored_not_raised() -> None:
+    """issue 12: a non-numeric ``estimated_time_to_regain_access`` raised in a worker thread."""
+    buc = json.dumps(
+        {
+            "42": [
+                {
+                    "type": "pages",
+                    "call_count": "lots",
+                    "total_cputime": None,
+                    "total_time": float("nan"),
+                    "estimated_time_to_regain_access": "soon",
+                }
+            ]
+        }
+    )
+    readings = parse_usage_headers({"X-Business-Use-Case-Usage": buc, "X-App-Usage": "[1,2]"})
+    assert readings["42"].percent == 0
+    assert readings["42"].regain_seconds == 0
+
+
+def test_a_redirect_is_never_followed_and_names_the_host() -> None:
+    """issue 12: a 302 made the tap accept another host's answer; a 307 on the batch POST
+    re-sent every page token to it. Graph never redirects API calls."""
+    client, _ = _client()
+    with requests_mock.Mocker() as m:
+        m.get(
+            f"{BASE}/v25.0/42/insights",
+            status_code=302,
+            headers={"Location": "https://evil.example/steal"},
+        )
+        evil = m.get("https://evil.example/steal", json={"data": [{"name": "x"}]})
+        m.post(f"{BASE}/v25.0/", status_code=307, headers={"Location": "https://evil.example/b"})
+        evil_post = m.post("https://evil.example/b", json=[])
+        with pytest.raises(GraphError, match=r"redirect to evil\.example"):
+            client.get("42/insights", token=PAGE_TOKEN, scope="42")
+        with pytest.raises(GraphError, match="redirect"):
+            client.request("POST", "", data={"batch": "[]"}, envelope=True)
+    assert not evil.called
+    assert not evil_post.called

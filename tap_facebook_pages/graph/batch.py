@@ -11,24 +11,23 @@ throttle waits without holding up the other pages.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from tap_facebook_pages.graph.client import GraphClient
+from tap_facebook_pages.graph.client import Attempts, GraphClient
 from tap_facebook_pages.graph.errors import (
-    RETRY,
-    THROTTLE,
     GraphError,
+    MalformedAnswerError,
     TransientError,
     interpret_response,
 )
-from tap_facebook_pages.graph.usage import APP_SCOPE
 
 MAX_BATCH = 50
 
@@ -53,11 +52,10 @@ class RawBody(str):
 
 
 def _headers(answer: dict[str, Any]) -> dict[str, str]:
-    return {
-        str(h.get("name")): str(h.get("value"))
-        for h in answer.get("headers") or ()
-        if isinstance(h, dict)
-    }
+    headers = answer.get("headers")
+    if not isinstance(headers, list):
+        return {}
+    return {str(h.get("name")): str(h.get("value")) for h in headers if isinstance(h, dict)}
 
 
 @dataclass
@@ -67,8 +65,7 @@ class _Item:
     token: str
     scope: str | None
     future: Future[Any] = field(default_factory=Future)
-    attempts: int = 0
-    throttles: int = 0
+    attempts: Attempts = field(default_factory=Attempts)
     not_before: float = 0.0
 
 
@@ -146,11 +143,14 @@ class BatchExecutor:
         paused: dict[str | None, float] = {}
         while self._pending:
             item = self._pending.popleft()
+            if item.future.done():  # cancelled by its consumer: nothing to send
+                continue
             if len(chosen) >= self.batch_size:
                 keep.append(item)
                 continue
             if item.scope not in paused:
-                paused[item.scope] = self._pause_end(item.scope, now)
+                # The client's one pacing policy: a pause is logged once, by whoever meets it.
+                paused[item.scope] = now + self.client.pacing_wait(item.scope)
             ready_at = max(item.not_before, paused[item.scope])
             if ready_at <= now:
                 chosen.append(item)
@@ -160,30 +160,19 @@ class BatchExecutor:
         self._pending = keep
         return chosen, wake
 
-    def _pause_end(self, scope: str | None, now: float) -> float:
-        """When ``scope`` may be called again (0.0: now), from its latest usage reading.
-
-        A reading imposes one pause: once it is served, the reading is dropped and the next
-        response brings a fresh one. (Recomputing the pause from the same reading on every
-        wake-up would postpone the page forever.)
-        """
-        until = self._pause_until.get(scope)
-        if until is None:
-            delay, reason = self.client.pacer.delay_for(scope)
-            if delay <= 0:
-                return 0.0
-            until = self._pause_until[scope] = now + delay
-            self.client.note_wait(delay, scope, reason)
-        if until > now:
-            return until
-        del self._pause_until[scope]
-        pacer = self.client.pacer
-        pacer.forget(APP_SCOPE)
-        if scope:
-            pacer.forget(scope)
-        return 0.0
-
     def _dispatch(self) -> None:
+        """The dispatcher thread: it must survive anything, or every waiting stream hangs."""
+        try:
+            self._dispatch_loop()
+        except BaseException as error:  # noqa: BLE001 - fail the waiters, never strand them
+            with self._cond:
+                self._closed = True
+                stranded = list(self._pending)
+                self._pending.clear()
+            for item in stranded:
+                _fail(item, error)
+
+    def _dispatch_loop(self) -> None:
         while True:
             with self._cond:
                 while True:
@@ -208,20 +197,23 @@ class BatchExecutor:
                     self._run_single(item)
             else:
                 self._run_batch(items)
+        except BaseException as error:  # noqa: BLE001 - a worker must resolve every future
+            for item in items:
+                _fail(item, error)
         finally:
             with self._cond:
                 self._in_flight -= 1
                 self._cond.notify_all()
 
     def _run_single(self, item: _Item) -> None:
+        if item.future.done():
+            return
         try:
             result = self.client.get(item.path, item.params, token=item.token, scope=item.scope)
-        except GraphError as error:
-            item.future.set_exception(error)
         except Exception as error:  # noqa: BLE001 - any failure must reach the waiting stream
-            item.future.set_exception(error)
+            _fail(item, error)
         else:
-            item.future.set_result(result)
+            _resolve(item, result)
 
     def _relative_url(self, item: _Item) -> str:
         query = dict(item.params)
@@ -240,64 +232,64 @@ class BatchExecutor:
                 data={"batch": json.dumps(body), "include_headers": "true"},
                 envelope=True,
             )
-        except GraphError as error:
+        except Exception as error:  # noqa: BLE001 - any failure must reach the waiting streams
             for item in items:
-                item.future.set_exception(error)
-            return
-        except Exception as error:  # noqa: BLE001
-            for item in items:
-                item.future.set_exception(error)
+                _fail(item, error)
             return
         if not isinstance(answers, list) or len(answers) != len(items):
             answers = [None] * len(items)
         for item, answer in zip(items, answers, strict=True):
-            self._settle(item, answer)
+            try:
+                self._settle(item, answer)
+            except Exception as error:  # noqa: BLE001 - one odd item must not strand the others
+                _fail(item, error)
 
     def _settle(self, item: _Item, answer: Any) -> None:
         client = self.client
         client.bump(item.scope, requests=1)
         log_path = "/" + item.path
-        if answer is not None and answer.get("code") == 200 and isinstance(answer.get("body"), str):
-            # Keep the body as text until its stream consumes it: prefetched windows then cost
-            # their JSON size, not the (several times larger) parsed objects.
-            client.pacer.observe(_headers(answer))
-            item.future.set_result(RawBody(answer["body"], log_path))
-            return
+        error: GraphError | None
         if answer is None:
-            error: GraphError | None = TransientError("batch item timed out (null)", path=log_path)
-            parsed = None
+            error = TransientError("batch item timed out (null)", path=log_path)
+        elif not isinstance(answer, dict):
+            error = MalformedAnswerError(
+                f"batch item is a {type(answer).__name__}, not an object", path=log_path
+            )
         else:
             client.pacer.observe(_headers(answer))
-            usage = client.pacer.usage(item.scope) if item.scope else None
-            parsed, error = interpret_response(
-                int(answer.get("code") or 0),
-                answer.get("body") or "",
-                path=log_path,
-                regain_seconds=usage.regain_seconds if usage else None,
-            )
-        if error is None:
-            item.future.set_result(parsed)
-            return
-        now = time.monotonic()
-        if error.kind == RETRY and item.attempts + 1 < client.max_retries:
-            item.attempts += 1
-            client.bump(item.scope, retries=1)
-            item.not_before = now + client.backoff_delay(item.attempts)
-        elif error.kind == THROTTLE and item.throttles + 1 < client.max_retries:
-            item.throttles += 1
-            client.bump(item.scope, retries=1)
-            wait = min(
-                error.regain_seconds or client.backoff_delay(item.throttles + 2),
-                client.max_throttle_wait_seconds,
-            )
-            client.note_wait(wait, item.scope, f"throttled ({error.describe()})")
-            item.not_before = now + wait
-            if item.scope:
-                client.pacer.forget(item.scope)
+            code, body = answer.get("code"), answer.get("body")
+            if not isinstance(body, str) and body is not None:
+                error = MalformedAnswerError(
+                    f"batch item body is a {type(body).__name__}, not a JSON string",
+                    path=log_path,
+                )
+            elif code == 200 and body:
+                # Keep the body as text until its stream consumes it: prefetched windows then
+                # cost their JSON size, not the (several times larger) parsed objects.
+                _resolve(item, RawBody(body, log_path))
+                return
+            else:
+                status = code if isinstance(code, int) and not isinstance(code, bool) else 0
+                parsed, error = interpret_response(status, body or "", path=log_path)
+                if error is None:
+                    _resolve(item, parsed)
+                    return
+        if client.next_try(error, item.attempts, item.scope, log_path):
+            item.not_before = time.monotonic() + item.attempts.delay
+            with self._cond:
+                self._pending.appendleft(item)
+                self._cond.notify_all()
         else:
-            client.bump(item.scope, failures=1)
+            _fail(item, error)
+
+
+def _resolve(item: _Item, result: Any) -> None:
+    if not item.future.done():
+        with contextlib.suppress(InvalidStateError):  # cancelled meanwhile by its consumer
+            item.future.set_result(result)
+
+
+def _fail(item: _Item, error: BaseException) -> None:
+    if not item.future.done():
+        with contextlib.suppress(InvalidStateError):
             item.future.set_exception(error)
-            return
-        with self._cond:
-            self._pending.appendleft(item)
-            self._cond.notify_all()

@@ -24,7 +24,9 @@ import requests
 from tap_facebook_pages.graph.errors import (
     RETRY,
     THROTTLE,
+    BadRequestError,
     GraphError,
+    MalformedAnswerError,
     TransientError,
     interpret_response,
 )
@@ -38,6 +40,15 @@ _TRANSPORT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+@dataclass
+class Attempts:
+    """How often one call has been retried so far (see :meth:`GraphClient.next_try`)."""
+
+    retries: int = 0
+    throttles: int = 0
+    delay: float = 0.0  # the backoff before the next attempt
 
 
 @dataclass
@@ -73,6 +84,7 @@ class GraphClient:
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
@@ -80,13 +92,13 @@ class GraphClient:
         self.access_token = access_token
         self.app_secret = app_secret
         self.max_retries = max(1, max_retries)
-        self.backoff_base_seconds = backoff_base_seconds
-        self.max_throttle_wait_seconds = max_throttle_wait_seconds
+        self.backoff_base_seconds = max(0.0, backoff_base_seconds)
+        self.max_throttle_wait_seconds = max(0.0, max_throttle_wait_seconds)
         self.timeout_seconds = timeout_seconds
         self.redactor = redactor or Redactor()
         self.redactor.add(access_token, app_secret)
         self.logger = logger or logging.getLogger("tap-facebook-pages.graph")
-        self.pacer = UsagePacer(max_wait_seconds=max_throttle_wait_seconds)
+        self.pacer = UsagePacer(max_wait_seconds=self.max_throttle_wait_seconds, clock=clock)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._stats: dict[str, ScopeStats] = {}
@@ -160,11 +172,51 @@ class GraphClient:
         )
         self.bump(scope, throttle_wait_s=seconds)
 
-    def _wait(self, seconds: float, scope: str | None, reason: str) -> None:
-        if seconds <= 0:
-            return
-        self.note_wait(seconds, scope, reason)
-        self._sleep(seconds)
+    def pacing_wait(self, scope: str | None) -> float:
+        """Seconds to hold the next call to ``scope`` (usage pacing, throttle pauses); a pause
+        is logged and counted the first time any caller is told about it."""
+        seconds, reason, announce = self.pacer.wait(scope)
+        if seconds > 0 and announce:
+            self.note_wait(seconds, scope, reason)
+        return seconds
+
+    def next_try(self, error: GraphError, attempts: Attempts, scope: str | None, path: str) -> bool:
+        """The one retry policy of every Graph call, single or batch item: True when ``error``
+        is worth another attempt (its wait is then imposed through the pacer or returned by
+        :meth:`retry_delay`), False when the caller must give up and raise it.
+
+        Transient errors: up to ``max_retries`` attempts with full-jitter backoff. Throttles:
+        up to ``max_retries`` waits, each pausing the whole scope for the API's regain
+        estimate (or a backoff of minutes' scale), capped at ``max_throttle_wait_seconds``.
+        """
+        if error.kind == RETRY:
+            attempts.retries += 1
+            if attempts.retries >= self.max_retries:
+                self.bump(scope, failures=1)
+                return False
+            self.bump(scope, retries=1)
+            attempts.delay = self.backoff_delay(attempts.retries)
+            self.logger.info(
+                "Retrying %s for page %s in %.2f s (attempt %d of %d): %s",
+                path,
+                scope or "(app)",
+                attempts.delay,
+                attempts.retries + 1,
+                self.max_retries,
+                self.redactor.redact(error.describe()),
+            )
+            return True
+        if error.kind == THROTTLE:
+            attempts.throttles += 1
+            if attempts.throttles >= self.max_retries:
+                self.bump(scope, failures=1)
+                return False
+            self.bump(scope, retries=1)
+            wait = error.regain_seconds or self.backoff_delay(attempts.throttles + 2)
+            self.pacer.pause(scope, wait, f"throttled ({self.redactor.redact(error.describe())})")
+            attempts.delay = 0.0  # the pause holds every call to the scope, this one included
+            return True
+        return False
 
     def request(
         self,
@@ -197,10 +249,11 @@ class GraphClient:
         if proof:
             query["appsecret_proof"] = proof
         headers = {"Authorization": f"Bearer {token}"}
-        attempts = throttles = 0
+        attempts = Attempts()
         while True:
-            delay, reason = self.pacer.delay_for(scope)
-            self._wait(delay, scope, reason)
+            wait = self.pacing_wait(scope)
+            if wait > 0:
+                self._sleep(wait)
             parsed, error = self._send(
                 method=method,
                 url=url,
@@ -213,38 +266,10 @@ class GraphClient:
             )
             if error is None:
                 return parsed
-            if error.kind == RETRY:
-                attempts += 1
-                if attempts >= self.max_retries:
-                    self.bump(scope, failures=1)
-                    raise error
-                self.bump(scope, retries=1)
-                wait = self.backoff_delay(attempts)
-                self.logger.info(
-                    "Retrying %s for page %s in %.2f s (attempt %d of %d): %s",
-                    log_path,
-                    scope or "(app)",
-                    wait,
-                    attempts + 1,
-                    self.max_retries,
-                    self.redactor.redact(error.describe()),
-                )
-                self._sleep(wait)
-            elif error.kind == THROTTLE:
-                throttles += 1
-                if throttles >= self.max_retries:
-                    self.bump(scope, failures=1)
-                    raise error
-                self.bump(scope, retries=1)
-                wait = min(
-                    error.regain_seconds or self.backoff_delay(throttles + 2),
-                    self.max_throttle_wait_seconds,
-                )
-                self._wait(wait, scope, f"throttled ({error.describe()})")
-                if scope:
-                    self.pacer.forget(scope)
-            else:
+            if not self.next_try(error, attempts, scope, log_path):
                 raise error
+            if attempts.delay > 0:
+                self._sleep(attempts.delay)
 
     def _send(
         self,
@@ -275,6 +300,7 @@ class GraphClient:
                 headers=headers,
                 timeout=self.timeout_seconds,
                 stream=True,
+                allow_redirects=False,  # Graph never redirects an API call; never re-send a body
             )
             # The body in one read where the server sent its length (requests would gather
             # 10 kB chunks and join them: twice a batch answer's size in memory at once).
@@ -284,6 +310,15 @@ class GraphClient:
                 response.close()
         except _TRANSPORT_ERRORS as exc:
             return None, TransientError(f"network error ({type(exc).__name__})", path=log_path)
+        if response.is_redirect:
+            target = urlsplit(response.headers.get("Location") or "").netloc or "another place"
+            return None, BadRequestError(
+                f"the API answered HTTP {response.status_code}, a redirect to {target}; "
+                "Graph API calls are never redirected, so it was not followed (check "
+                "api_base_url and any proxy in between)",
+                status=response.status_code,
+                path=log_path,
+            )
         self.pacer.observe(response.headers)
         usage = self.pacer.usage(scope) if scope else None
         return interpret_response(
@@ -311,6 +346,7 @@ class GraphClient:
         *,
         token: str | None = None,
         scope: str | None = None,
+        max_pages: int = 10_000,
     ) -> Iterator[dict[str, Any]]:
         """Every page of a cursor-paged edge, following ``paging.next`` until it is absent.
 
@@ -318,16 +354,22 @@ class GraphClient:
         """
         body = self.get(path, params, token=token, scope=scope)
         seen: set[str] = set()
-        while True:
+        for _ in range(max_pages):
+            if not isinstance(body, dict):
+                msg = f"expected a JSON object, got {type(body).__name__}"
+                raise MalformedAnswerError(msg, path="/" + path.lstrip("/"))
             yield body
-            next_url = (body.get("paging") or {}).get("next") if isinstance(body, dict) else None
-            if not next_url:
+            paging = body.get("paging")
+            next_url = paging.get("next") if isinstance(paging, dict) else None
+            if not next_url or not isinstance(next_url, str):
                 return
             clean = strip_secret_params(next_url)
             if clean in seen:  # a cursor that repeats would loop forever
                 return
             seen.add(clean)
             body = self.request("GET", clean, token=token, scope=scope)
+        msg = f"more than {max_pages} pages of results; stopped following paging.next"
+        raise MalformedAnswerError(msg, path="/" + path.lstrip("/"))
 
     def close(self) -> None:
         """Close pooled connections."""

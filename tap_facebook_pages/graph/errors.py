@@ -4,7 +4,13 @@ Kinds (what the caller should do):
 - ``retry``: transient (codes 1, 2, 5xx, 429, ``is_transient``, broken bodies, transport errors).
 - ``throttle``: a rate limit (4, 17, 32, 341, 613, 80001): wait, then retry that scope.
 - ``invalid_metric``: ``(#100) … valid insights metric``: a retired metric in the request.
-- ``permission``: access to one page is gone (10, 200-299): skip that page.
+- ``denied``: a permission error (200-299) whose scope the answer alone does not tell: on an
+  insights request it may be about one metric (Meta's monetization metrics answer ``(#200)``
+  while the page's other metrics answer normally), so the caller isolates it like a retired
+  metric, and only when every part of the request fails the same way is it about the page.
+  Anywhere else it is about the page. ``DeniedError`` is a ``PagePermissionError``.
+- ``permission``: access to one page is gone (``#10``; the ``(#100) Object does not exist,
+  cannot be loaded due to missing permission…`` family; subcode 33): skip that page.
 - ``auth``: the token itself is dead (190 any subcode, 102): stop the run.
 - ``bad_request``: anything else (other 100s, 2500, 3001…): a bug or a config error.
 """
@@ -12,6 +18,7 @@ Kinds (what the caller should do):
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -22,6 +29,7 @@ RETRY = "retry"
 THROTTLE = "throttle"
 INVALID_METRIC = "invalid_metric"
 PERMISSION = "permission"
+DENIED = "denied"
 AUTH = "auth"
 BAD_REQUEST = "bad_request"
 
@@ -29,6 +37,17 @@ THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, 80001})
 TRANSIENT_CODES = frozenset({1, 2})
 AUTH_CODES = frozenset({102, 190})
 INVALID_METRIC_TEXT = "valid insights metric"
+# The page-level family of #100 answers: the object itself cannot be read with this token.
+PAGE_LEVEL_TEXTS = ("object does not exist", "missing permission", "cannot be loaded")
+UNSUPPORTED_GET_SUBCODE = 33
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def clean_text(text: str, limit: int = 500) -> str:
+    """API text made safe for one log line: control characters (newlines, ANSI escapes)
+    replaced by a space, and at most ``limit`` characters."""
+    cleaned = _CONTROL.sub(" ", text).strip()
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 class GraphError(Exception):
@@ -102,6 +121,13 @@ class PagePermissionError(GraphError):
     kind = PERMISSION
 
 
+class DeniedError(PagePermissionError):
+    """A permission error (#200-#299). On an insights request it may concern one metric only
+    (see the module docstring); elsewhere it is about the page."""
+
+    kind = DENIED
+
+
 class AuthError(GraphError):
     """The access token is expired, revoked or invalid: nothing will work until it is replaced."""
 
@@ -119,6 +145,7 @@ _KIND_CLASSES: dict[str, type[GraphError]] = {
     THROTTLE: ThrottleError,
     INVALID_METRIC: InvalidMetricError,
     PERMISSION: PagePermissionError,
+    DENIED: DeniedError,
     AUTH: AuthError,
     BAD_REQUEST: BadRequestError,
 }
@@ -141,8 +168,15 @@ def classify_error_body(status: int, error: dict[str, Any]) -> str:
         return THROTTLE
     if code == 100 and INVALID_METRIC_TEXT in message:
         return INVALID_METRIC
-    if code == 10 or (code is not None and 200 <= code <= 299):
+    if code == 10:
         return PERMISSION
+    if code == 100 and (
+        _as_int(error.get("error_subcode")) == UNSUPPORTED_GET_SUBCODE
+        or any(text in message.lower() for text in PAGE_LEVEL_TEXTS)
+    ):
+        return PERMISSION
+    if code is not None and 200 <= code <= 299:
+        return DENIED
     if error.get("is_transient") is True or code in TRANSIENT_CODES:
         return RETRY
     if status >= 500 or status == 429:
@@ -175,7 +209,7 @@ def interpret_response(
     if isinstance(error, dict):
         kind = classify_error_body(status, error)
         return None, _KIND_CLASSES[kind](
-            str(error.get("message") or "Graph API error"),
+            clean_text(str(error.get("message") or "Graph API error")),
             status=status,
             code=_as_int(error.get("code")),
             subcode=_as_int(error.get("error_subcode")),
@@ -193,3 +227,21 @@ def interpret_response(
     if status >= 400:
         return None, BadRequestError("Graph API request failed", status=status, path=path)
     return parsed, None
+
+
+RETIRED = "retired"
+PERMISSION_DENIED = "permission"
+
+
+def rejection_reason(error: BaseException) -> str | None:
+    """Why an insights request was refused because of a metric it names (``retired`` or
+    ``permission``), or None when the error is not one a metric can cause."""
+    if isinstance(error, InvalidMetricError):
+        return RETIRED
+    if isinstance(error, DeniedError):
+        return PERMISSION_DENIED
+    return None
+
+
+class MalformedAnswerError(TransientError):
+    """A 200 answer whose shape is not what the API documents (retried, then a named failure)."""
