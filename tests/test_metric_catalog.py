@@ -12,12 +12,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tap_facebook_pages.metrics import LEVELS, STATUSES, load_catalog
+from tap_facebook_pages.metrics import LEVELS, STATUSES, Metric, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS_DIR = ROOT / "tap_facebook_pages" / "metrics"
 RENDER_SCRIPT = ROOT / "scripts" / "render_metrics_catalog.py"
 METRICS_MD = ROOT / "catalog" / "METRICS.md"
+OPTIONAL_FIELDS = ("requires", "evidence")
 
 EXPECTED_DEFAULTS = {
     "PAGE": {
@@ -98,6 +99,9 @@ def test_schema_rejects_unknown_fields_and_bad_enums(raw: dict) -> None:
         {**first, "supported_periods": ["daily"]},
         {**first, "value_type": "dict"},
         {**first, "retired_on": "14/03/2024"},
+        {**first, "requires": "admin"},
+        {**first, "evidence": ""},
+        {**first, "evidence": 20260713},
     ):
         assert not validator.is_valid({**raw, "metrics": [broken]}), broken
 
@@ -116,6 +120,18 @@ def test_stable_order_level_status_key(entries: list[dict]) -> None:
 
 def test_loader_sees_every_entry(entries: list[dict]) -> None:
     assert len(load_catalog()) == len(entries)
+
+
+def test_loader_reads_optional_requires_and_evidence(entries: list[dict]) -> None:
+    catalog = load_catalog()
+    for e in entries:
+        metric = catalog.get(e["metric_key"], e["level"])
+        assert metric is not None
+        assert metric.requires == e.get("requires")
+        assert metric.evidence == e.get("evidence")
+    bare = Metric.from_dict({k: v for k, v in entries[0].items() if k not in OPTIONAL_FIELDS})
+    assert bare.requires is None
+    assert bare.evidence is None
 
 
 # --------------------------------------------------------------------------- integrity
@@ -306,3 +322,19 @@ def test_check_flag_reports_a_stale_file(renderer, tmp_path: Path, monkeypatch, 
     assert "python scripts/render_metrics_catalog.py" in capsys.readouterr().err
     assert renderer.main([]) == 0
     assert renderer.main(["--check"]) == 0
+
+
+def test_render_shows_requires_and_evidence(renderer, raw: dict) -> None:
+    first = {**raw["metrics"][0], "requires": "monetization", "evidence": "probe 2026-07-13"}
+    second = {k: v for k, v in raw["metrics"][1].items() if k not in OPTIONAL_FIELDS}
+    text = renderer.render({**raw, "metrics": [first, second]})
+    header = next(line for line in text.splitlines() if line.startswith("| Metric | Periods"))
+    assert "| Requires |" in header
+    assert f"| `{first['metric_key']}` |" in text
+    assert "| monetization |" in text
+    evidence = text.split("## Evidence", 1)[1]
+    assert f"`{first['metric_key']}` | {first['status']} | probe 2026-07-13 |" in evidence
+    assert f"`{second['metric_key']}`" not in evidence
+    plain = renderer.render({**raw, "metrics": [second]})
+    assert "| Requires |" not in plain
+    assert "## Evidence" not in plain
