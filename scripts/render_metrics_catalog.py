@@ -76,15 +76,19 @@ def _summary(metrics: list[dict]) -> list[str]:
 
 
 def _live_table(metrics: list[dict]) -> list[str]:
+    # The Requires column only appears in tables where some metric needs an extra access.
+    with_requires = any(m.get("requires") for m in metrics)
+    extra_head, extra_rule = ("Requires | ", "---|") if with_requires else ("", "")
     lines = [
-        "| Metric | Periods | Value | Breakdowns | Default | Title / description |",
-        "|---|---|---|---|---|---|",
+        f"| Metric | Periods | Value | Breakdowns | Default | {extra_head}Title / description |",
+        f"|---|---|---|---|---|{extra_rule}---|",
     ]
     for m in sorted(metrics, key=lambda m: m["metric_key"]):
+        extra = f"{m.get('requires') or ''} | " if with_requires else ""
         lines.append(
             f"| `{m['metric_key']}` | {_list(m['supported_periods'])} | {m['value_type']} "
             f"| {_list(m['supports_breakdowns'])} | {'yes' if m['is_default'] else ''} "
-            f"| **{_cell(m['title'])}**: {_cell(m['description'])} |"
+            f"| {extra}**{_cell(m['title'])}**: {_cell(m['description'])} |"
         )
     return lines
 
@@ -101,6 +105,19 @@ def _retired_table(metrics: list[dict]) -> list[str]:
         lines.append(
             f"| `{m['metric_key']}` | {m['status']} | {m['retired_on'] or '—'} "
             f"| {_code(m['replacement_metric_key'])} | {_note(m)} |"
+        )
+    return lines
+
+
+def _evidence_table(metrics: list[dict]) -> list[str]:
+    lines = [
+        "| Level | Metric | Status | Evidence |",
+        "|---|---|---|---|",
+    ]
+    ordered = sorted(metrics, key=lambda m: (LEVELS.index(m["level"]), m["metric_key"]))
+    for m in ordered:
+        lines.append(
+            f"| {m['level']} | `{m['metric_key']}` | {m['status']} | {_cell(m['evidence'])} |"
         )
     return lines
 
@@ -124,9 +141,16 @@ def render(raw: dict | None = None) -> str:
         "```",
         "",
         "Statuses: **ACTIVE** = live; **DEPRECATED** = removed by Meta for all API versions on the "
-        "given date; **INVALID** = not a valid name on any current API version (version-gated or "
-        "never valid). Requesting a non-ACTIVE metric fails the whole call with "
+        "given date; **INVALID** = not a valid name on any current API version (version-gated, "
+        "never valid, or rejected by the live API with no announced retirement date). Requesting "
+        "a non-ACTIVE metric fails the whole call with "
         "`(#100) The value must be a valid insights metric`.",
+        "",
+        "**Requires**: `monetization` marks a live metric that only answers for a page admin with "
+        "access to monetization insights; otherwise the API answers `(#200) Monetization metrics "
+        "are only visible for Page admins with access to monetization insights.` for that metric "
+        "alone. The [Evidence](#evidence) section lists where an entry's status and periods were "
+        "last confirmed.",
         "",
         "## Summary",
         "",
@@ -143,6 +167,10 @@ def render(raw: dict | None = None) -> str:
             continue
         out += ["", f"### {level}", ""]
         out += _retired_table(gone)
+    proven = [m for m in metrics if m.get("evidence")]
+    if proven:
+        out += ["", "## Evidence", ""]
+        out += _evidence_table(proven)
     return "\n".join(out) + "\n"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import json
+import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -12,12 +13,108 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tap_facebook_pages.metrics import LEVELS, STATUSES, load_catalog
+from tap_facebook_pages.metrics import LEVELS, STATUSES, Metric, load_catalog
+from tap_facebook_pages.settings import plan_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS_DIR = ROOT / "tap_facebook_pages" / "metrics"
 RENDER_SCRIPT = ROOT / "scripts" / "render_metrics_catalog.py"
 METRICS_MD = ROOT / "catalog" / "METRICS.md"
+OPTIONAL_FIELDS = ("requires", "evidence")
+
+# graph-api.md §11.1: 80 page metrics, each asked alone with period=day on live v25, 2026-07-13.
+# Answered (37).
+PROBE_ANSWERED = (
+    "page_total_actions",
+    "page_post_engagements",
+    "page_fan_adds_by_paid_non_paid_unique",
+    "page_lifetime_engaged_followers_unique",
+    "page_daily_follows",
+    "page_daily_follows_unique",
+    "page_daily_unfollows_unique",
+    "page_follows",
+    "page_media_view",
+    "page_total_media_view_unique",
+    "page_actions_post_reactions_like_total",
+    "page_actions_post_reactions_love_total",
+    "page_actions_post_reactions_wow_total",
+    "page_actions_post_reactions_haha_total",
+    "page_actions_post_reactions_sorry_total",
+    "page_actions_post_reactions_anger_total",
+    "page_actions_post_reactions_total",
+    "page_video_views",
+    "page_video_views_by_uploaded_hosted",
+    "page_video_views_paid",
+    "page_video_views_organic",
+    "page_video_views_by_paid_non_paid",
+    "page_video_views_autoplayed",
+    "page_video_views_click_to_play",
+    "page_video_views_unique",
+    "page_video_repeat_views",
+    "page_video_complete_views_30s",
+    "page_video_complete_views_30s_paid",
+    "page_video_complete_views_30s_organic",
+    "page_video_complete_views_30s_autoplayed",
+    "page_video_complete_views_30s_click_to_play",
+    "page_video_complete_views_30s_unique",
+    "page_video_complete_views_30s_repeat_views",
+    "page_video_view_time",
+    "page_views_total",
+    "content_monetization_earnings",
+    "monetization_approximate_earnings",
+)
+
+# (#100) The value must be a valid insights metric (39).
+PROBE_INVALID = (
+    "page_tab_views_login_top_unique",
+    "page_tab_views_login_top",
+    "page_tab_views_logout_top",
+    "page_impressions",
+    "page_impressions_unique",
+    "page_impressions_paid",
+    "page_impressions_paid_unique",
+    "page_impressions_viral",
+    "page_impressions_viral_unique",
+    "page_impressions_nonviral",
+    "page_impressions_nonviral_unique",
+    "page_posts_impressions",
+    "page_posts_impressions_unique",
+    "page_posts_impressions_paid",
+    "page_posts_impressions_paid_unique",
+    "page_posts_impressions_organic_unique",
+    "page_posts_served_impressions_organic_unique",
+    "page_posts_impressions_viral",
+    "page_posts_impressions_viral_unique",
+    "page_posts_impressions_nonviral",
+    "page_posts_impressions_nonviral_unique",
+    "page_fans",
+    "page_fans_locale",
+    "page_fans_city",
+    "page_fans_country",
+    "page_fan_adds",
+    "page_fan_adds_unique",
+    "page_fan_removes",
+    "page_fan_removes_unique",
+    "page_video_views_10s",
+    "page_video_views_10s_paid",
+    "page_video_views_10s_organic",
+    "page_video_views_10s_autoplayed",
+    "page_video_views_10s_click_to_play",
+    "page_video_views_10s_unique",
+    "page_video_views_10s_repeat",
+    "page_uploaded_3s_to_15s_views_rate",
+    "page_uploaded_views_15s_count",
+    "page_uploaded_views_60s_excludes_shorter_unique_count_by_is_60s_returning_viewer",
+)
+
+# (#200) "Monetization metrics are only visible for Page admins with access to monetization
+# insights." while the page's other metrics answered (4).
+PROBE_MONETIZATION = (
+    "page_daily_video_ad_break_ad_impressions_by_crosspost_status",
+    "page_daily_video_ad_break_cpm_by_crosspost_status",
+    "page_daily_video_ad_break_earnings_by_crosspost_status",
+    "creator_monetization_qualified_views",
+)
 
 EXPECTED_DEFAULTS = {
     "PAGE": {
@@ -98,6 +195,9 @@ def test_schema_rejects_unknown_fields_and_bad_enums(raw: dict) -> None:
         {**first, "supported_periods": ["daily"]},
         {**first, "value_type": "dict"},
         {**first, "retired_on": "14/03/2024"},
+        {**first, "requires": "admin"},
+        {**first, "evidence": ""},
+        {**first, "evidence": 20260713},
     ):
         assert not validator.is_valid({**raw, "metrics": [broken]}), broken
 
@@ -116,6 +216,18 @@ def test_stable_order_level_status_key(entries: list[dict]) -> None:
 
 def test_loader_sees_every_entry(entries: list[dict]) -> None:
     assert len(load_catalog()) == len(entries)
+
+
+def test_loader_reads_optional_requires_and_evidence(entries: list[dict]) -> None:
+    catalog = load_catalog()
+    for e in entries:
+        metric = catalog.get(e["metric_key"], e["level"])
+        assert metric is not None
+        assert metric.requires == e.get("requires")
+        assert metric.evidence == e.get("evidence")
+    bare = Metric.from_dict({k: v for k, v in entries[0].items() if k not in OPTIONAL_FIELDS})
+    assert bare.requires is None
+    assert bare.evidence is None
 
 
 # --------------------------------------------------------------------------- integrity
@@ -278,6 +390,146 @@ def test_closest_suggests_the_real_name() -> None:
     assert "page_post_engagements" in load_catalog().closest("page_post_engagement")
 
 
+# --------------------------------------------------------------------------- live v25 probe (§11.1)
+
+PROBE_DATE = "2026-07-13"
+DAY_WEEK_DAYS_28 = ("day", "week", "days_28")
+# Exceptions to "answered day, week and days_28": week/days_28 answered empty, and a period the
+# probe did not ask that the reference (§3.1) lists.
+PROBE_PERIODS = {
+    "page_daily_follows": ("day",),
+    "monetization_approximate_earnings": (*DAY_WEEK_DAYS_28, "month"),
+}
+
+
+def test_probe_lists_are_the_80_metrics_of_section_11_1() -> None:
+    assert (len(PROBE_ANSWERED), len(PROBE_INVALID), len(PROBE_MONETIZATION)) == (37, 39, 4)
+    assert len({*PROBE_ANSWERED, *PROBE_INVALID, *PROBE_MONETIZATION}) == 80
+    catalog = load_catalog()
+    unknown = [
+        key
+        for key in (*PROBE_ANSWERED, *PROBE_INVALID, *PROBE_MONETIZATION)
+        if catalog.get(key, "PAGE") is None
+    ]
+    assert unknown == []
+
+
+@pytest.mark.parametrize("key", PROBE_ANSWERED)
+def test_probe_answered_metrics_are_active_with_their_periods(key: str) -> None:
+    metric = load_catalog().get(key, "PAGE")
+    assert metric is not None
+    assert metric.status == "ACTIVE"
+    assert metric.is_live
+    assert metric.retired_on is None
+    assert metric.replacement_metric_key is None
+    assert metric.requires is None
+    assert metric.supported_periods == PROBE_PERIODS.get(key, DAY_WEEK_DAYS_28)
+
+
+@pytest.mark.parametrize("key", PROBE_INVALID)
+def test_probe_invalid_metrics_are_not_live(key: str) -> None:
+    metric = load_catalog().get(key, "PAGE")
+    assert metric is not None
+    assert not metric.is_live
+    assert metric.status in {"DEPRECATED", "INVALID"}
+    assert not metric.is_default
+    if metric.status == "DEPRECATED":
+        assert metric.retired_on is not None
+    if metric.retired_on is not None:
+        assert metric.retired_on <= datetime.date.fromisoformat(PROBE_DATE)
+
+
+def test_uploaded_video_metrics_are_invalid_without_a_retirement_date() -> None:
+    uploaded = [key for key in PROBE_INVALID if key.startswith("page_uploaded_")]
+    assert len(uploaded) == 3
+    for key in uploaded:
+        metric = load_catalog().get(key, "PAGE")
+        assert metric is not None
+        assert metric.status == "INVALID"
+        assert metric.retired_on is None
+
+
+@pytest.mark.parametrize("key", PROBE_MONETIZATION)
+def test_probe_monetization_metrics_are_active_but_need_monetization_access(key: str) -> None:
+    metric = load_catalog().get(key, "PAGE")
+    assert metric is not None
+    assert metric.status == "ACTIVE"
+    assert metric.requires == "monetization"
+
+
+def test_only_the_gated_metrics_require_monetization() -> None:
+    gated = {m.metric_key for m in load_catalog() if m.requires is not None}
+    assert gated == set(PROBE_MONETIZATION)
+
+
+def test_every_probed_entry_cites_the_probe() -> None:
+    catalog = load_catalog()
+    for key in (*PROBE_ANSWERED, *PROBE_INVALID, *PROBE_MONETIZATION):
+        metric = catalog.get(key, "PAGE")
+        assert metric is not None
+        assert metric.evidence is not None, key
+        assert PROBE_DATE in metric.evidence, key
+        assert "§11.1" in metric.evidence, key
+
+
+def test_evidence_matches_the_probe_outcome() -> None:
+    catalog = load_catalog()
+    for keys, outcome in (
+        (PROBE_ANSWERED, "answered"),
+        (PROBE_INVALID, "(#100)"),
+        (PROBE_MONETIZATION, "(#200)"),
+    ):
+        for key in keys:
+            metric = catalog.get(key, "PAGE")
+            assert metric is not None
+            assert metric.evidence is not None
+            assert outcome in metric.evidence, key
+
+
+def test_page_video_views_unique_answers_but_may_go_with_v26() -> None:
+    metric = load_catalog().get("page_video_views_unique", "PAGE")
+    assert metric is not None
+    assert metric.is_live
+    assert "v26" in metric.description
+    assert metric.evidence is not None
+    assert "v26" in metric.evidence
+
+
+def test_fan_adds_by_paid_non_paid_is_a_paid_unpaid_total_object() -> None:
+    metric = load_catalog().get("page_fan_adds_by_paid_non_paid_unique", "PAGE")
+    assert metric is not None
+    assert metric.is_object
+    assert "{paid, unpaid, total}" in metric.description
+
+
+def test_catalog_is_checked_after_the_probe(raw: dict) -> None:
+    assert raw["version"] == 2
+    assert raw["as_of"] >= PROBE_DATE
+
+
+def test_plan_requests_the_probed_periods() -> None:
+    names = [
+        "page_follows",
+        "page_lifetime_engaged_followers_unique",
+        "page_daily_follows",
+        "page_uploaded_views_15s_count",
+    ]
+    plan = plan_metrics(
+        names,
+        DAY_WEEK_DAYS_28,
+        level="PAGE",
+        catalog=load_catalog(),
+        logger=logging.getLogger("test"),
+        setting="page_metrics",
+    )
+    assert plan.requests == {
+        "page_follows": DAY_WEEK_DAYS_28,
+        "page_lifetime_engaged_followers_unique": DAY_WEEK_DAYS_28,
+        "page_daily_follows": ("day",),
+    }
+    assert plan.skipped == ("page_uploaded_views_15s_count",)
+
+
 # --------------------------------------------------------------------------- rendered docs
 
 
@@ -306,3 +558,19 @@ def test_check_flag_reports_a_stale_file(renderer, tmp_path: Path, monkeypatch, 
     assert "python scripts/render_metrics_catalog.py" in capsys.readouterr().err
     assert renderer.main([]) == 0
     assert renderer.main(["--check"]) == 0
+
+
+def test_render_shows_requires_and_evidence(renderer, raw: dict) -> None:
+    first = {**raw["metrics"][0], "requires": "monetization", "evidence": "probe 2026-07-13"}
+    second = {k: v for k, v in raw["metrics"][1].items() if k not in OPTIONAL_FIELDS}
+    text = renderer.render({**raw, "metrics": [first, second]})
+    header = next(line for line in text.splitlines() if line.startswith("| Metric | Periods"))
+    assert "| Requires |" in header
+    assert f"| `{first['metric_key']}` |" in text
+    assert "| monetization |" in text
+    evidence = text.split("## Evidence", 1)[1]
+    assert f"`{first['metric_key']}` | {first['status']} | probe 2026-07-13 |" in evidence
+    assert f"`{second['metric_key']}`" not in evidence
+    plain = renderer.render({**raw, "metrics": [second]})
+    assert "| Requires |" not in plain
+    assert "## Evidence" not in plain

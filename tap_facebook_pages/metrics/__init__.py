@@ -23,7 +23,12 @@ PERIODS = ("day", "week", "days_28", "month", "lifetime", "total_over_range")
 
 @dataclass(frozen=True)
 class Metric:
-    """One insights metric as the catalog describes it."""
+    """One insights metric as the catalog describes it.
+
+    ``requires`` names an access the metric needs beyond the page token's insights permission
+    (``"monetization"``: the API answers ``(#200)`` for this one metric otherwise); ``evidence``
+    says where the entry's status and periods were last confirmed. Both are optional.
+    """
 
     metric_key: str
     level: str
@@ -36,6 +41,8 @@ class Metric:
     title: str
     description: str
     is_default: bool
+    requires: str | None = None
+    evidence: str | None = None
 
     @property
     def is_live(self) -> bool:
@@ -63,6 +70,8 @@ class Metric:
             title=raw.get("title", ""),
             description=raw.get("description", ""),
             is_default=bool(raw.get("is_default", False)),
+            requires=raw.get("requires"),
+            evidence=raw.get("evidence"),
         )
 
 
