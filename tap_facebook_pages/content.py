@@ -33,12 +33,20 @@ import pendulum
 from tap_facebook_pages.graph.errors import (
     AuthError,
     GraphError,
-    InvalidMetricError,
+    MalformedAnswerError,
     PagePermissionError,
+    clean_text,
+    rejection_reason,
 )
-from tap_facebook_pages.insights import insights_rows
+from tap_facebook_pages.insights import answer_entries, insights_rows
 from tap_facebook_pages.metrics import load_catalog
-from tap_facebook_pages.retired import isolate_invalid
+from tap_facebook_pages.rejections import (
+    RejectedMetrics,
+    requested_metrics,
+    warn_rejected,
+    warn_skipped,
+)
+from tap_facebook_pages.retired import isolate_rejected
 from tap_facebook_pages.run import Failure
 from tap_facebook_pages.windows import PACIFIC, iter_windows, pacific_today
 
@@ -61,6 +69,14 @@ def observation_day() -> datetime.date:
     return pacific_today()
 
 
+def _describe(error: BaseException) -> str:
+    """One line naming what went wrong (never a traceback)."""
+    if isinstance(error, GraphError):
+        return error.describe()
+    text = clean_text(str(error), 300)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 # -- rows -------------------------------------------------------------------------------------
 
 
@@ -72,10 +88,15 @@ def graph_time(raw: Any) -> str | None:
     try:
         moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
-        parsed = pendulum.parse(text)
+        try:
+            parsed = pendulum.parse(text)
+        except (ValueError, TypeError, OverflowError):
+            return None  # unreadable: the caller names the object and skips it
         if not isinstance(parsed, datetime.datetime):
             return None
         moment = parsed
+    if moment.tzinfo is None:
+        return None
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
@@ -376,7 +397,11 @@ class PageListing:
         graph = self.fetcher.tap.graph
         path = f"{self.page.id}/{self.kind.edge}"
         for body in graph.iterate(path, params, token=self.page.token, scope=self.page.id):
-            nodes.extend(n for n in body.get("data") or () if isinstance(n, dict) and n.get("id"))
+            data = body.get("data", [])
+            if not isinstance(data, list):
+                msg = f"'data' of the {self.kind.edge} listing is not a list"
+                raise MalformedAnswerError(msg, path=f"/{path}")
+            nodes.extend(n for n in data if isinstance(n, dict) and n.get("id"))
         return nodes
 
     def _probe(self, since: datetime.date, until: datetime.date, metrics: list[str]) -> None:
@@ -405,7 +430,29 @@ class PageListing:
             if self.page.id not in {page_id for page_id, _ in report.skipped}:
                 report.skip(self.page.id, error.describe())
             return None
-        except GraphError as error:
+        except Exception as error:  # noqa: BLE001 - the failure boundary of one window
+            last = until - datetime.timedelta(days=1)
+            self.fetcher.tap.report.fail(
+                Failure(
+                    page_id=self.page.id,
+                    stream="+".join(sorted(self.pending)),
+                    detail=_describe(error),
+                    metrics=tuple(self.metrics) if self.want_insights else (),
+                    date_range=f"{since}..{last}",
+                )
+            )
+            logger.error(
+                "Page %s: could not list %s created %s..%s after retries: %s",
+                self.page.id,
+                self.kind.name,
+                since,
+                last,
+                _describe(error),
+            )
+            return None
+        try:
+            return self._rows(since, until, nodes, logger)
+        except MalformedAnswerError as error:
             last = until - datetime.timedelta(days=1)
             self.fetcher.tap.report.fail(
                 Failure(
@@ -417,7 +464,7 @@ class PageListing:
                 )
             )
             logger.error(
-                "Page %s: could not list %s created %s..%s after retries: %s",
+                "Page %s: %s created %s..%s: %s",
                 self.page.id,
                 self.kind.name,
                 since,
@@ -425,63 +472,81 @@ class PageListing:
                 error.describe(),
             )
             return None
-        return self._rows(since, until, nodes)
 
     def _nodes(
         self, since: datetime.date, until: datetime.date, logger: logging.Logger
     ) -> list[dict[str, Any]]:
-        while True:
+        """The window's nodes; a metric the API refuses is isolated (``retired.py``: probes of
+        one result each, never convicting on one answer) and the listing asked again without
+        it. A refusal no probe reproduces (a one-off) is retried, at most twice."""
+        last: GraphError | None = None
+        for _ in range(3):
             metrics = self.metrics if self.want_insights else []
             try:
-                return self._list(since, until, metrics)
-            except InvalidMetricError:
-                if not metrics:
-                    raise
+                nodes = self._list(since, until, metrics)
+            except GraphError as error:
+                last = error
+                if metrics and rejection_reason(error) is not None:
 
-                def probe(subset: list[str]) -> None:
-                    self._probe(since, until, subset)
+                    def probe(subset: list[str]) -> None:
+                        self._probe(since, until, subset)
 
-                _, invalid = isolate_invalid(probe, metrics, known_failing=True)
-                if not invalid:  # pragma: no cover - isolate_invalid always names one here
-                    raise
-                self._on_invalid(invalid, logger)
-            except PagePermissionError as error:
+                    found = isolate_rejected(probe, metrics, failed=error, fetch_untested=False)
+                    if found.rejected:
+                        self._on_rejected(found.rejected, logger)
+                    continue
                 if (
-                    USER_CONTENT_PERMISSION not in error.message
-                    or not self.fetcher.user_content_allowed
-                    or not self.kind.user_content_fields
+                    isinstance(error, PagePermissionError)
+                    and USER_CONTENT_PERMISSION in error.message
+                    and self.fetcher.user_content_allowed
+                    and self.kind.user_content_fields
                 ):
-                    raise
-                self.fetcher.user_content_allowed = False
-                logger.warning(
-                    "Page %s: reading reactions and comments needs the %s permission (%s); "
-                    "reactions_count and comments_count are null in this run.",
-                    self.page.id,
-                    USER_CONTENT_PERMISSION,
-                    error.describe(),
-                )
+                    self.fetcher.user_content_allowed = False
+                    logger.warning(
+                        "Page %s: reading reactions and comments needs the %s permission (%s); "
+                        "reactions_count and comments_count are null in this run.",
+                        self.page.id,
+                        USER_CONTENT_PERMISSION,
+                        error.describe(),
+                    )
+                    continue
+                raise
+            rejected = self.fetcher.rejected(self.kind, self.page)
+            for name in metrics:
+                if name in rejected:
+                    rejected.accept(name)
+                    logger.info(
+                        "Page %s: %s metric '%s', refused before, answers again.",
+                        self.page.id,
+                        self.kind.level.lower(),
+                        name,
+                    )
+            return nodes
+        assert last is not None
+        raise last
 
-    def _on_invalid(self, invalid: list[str], logger: logging.Logger) -> None:
+    def _on_rejected(self, rejected: dict[str, GraphError], logger: logging.Logger) -> None:
         catalog = load_catalog()
-        for name in invalid:
-            replacement = catalog.live_replacement(name, self.kind.level)
-            logger.warning(
-                "Page %s: %s metric '%s' was rejected by the API as not a valid insights "
-                "metric (retired by Meta); %s. It is remembered in state and not requested "
-                "again.",
-                self.page.id,
-                self.kind.level.lower(),
-                name,
-                f"requesting its replacement '{replacement}'"
-                if replacement
-                else "no replacement is known, continuing without it",
+        memory = self.fetcher.rejected(self.kind, self.page)
+        for name, error in rejected.items():
+            rejection = memory.reject(name, error)
+            warn_rejected(
+                logger,
+                page_id=self.page.id,
+                level=self.kind.level,
+                name=name,
+                rejection=rejection,
+                replacement=catalog.live_replacement(name, self.kind.level),
             )
-        self.invalid_found.extend(invalid)
-        self.fetcher.remember_invalid(self.kind, self.page, invalid)
+        self.invalid_found.extend(rejected)
         self.metrics = self.fetcher.requested_metrics(self.kind, self.page)
 
     def _rows(
-        self, since: datetime.date, until: datetime.date, nodes: list[dict[str, Any]]
+        self,
+        since: datetime.date,
+        until: datetime.date,
+        nodes: list[dict[str, Any]],
+        logger: logging.Logger,
     ) -> WindowResult:
         kind = self.kind
         observed = self.fetcher.observed.isoformat()
@@ -497,7 +562,16 @@ class PageListing:
         for node in nodes:
             row = kind.make_row(node, self.page.id)
             created = row["created_time"]
-            if row["id"] in seen or not created:
+            if row["id"] in seen:
+                continue
+            if not created:
+                logger.warning(
+                    "Page %s: %s %s has an unreadable created_time %r; skipped.",
+                    self.page.id,
+                    kind.name.rstrip("s"),
+                    row["id"],
+                    clean_text(str(node.get("created_time")), 60),
+                )
                 continue
             if not low <= datetime.datetime.fromisoformat(created).timestamp() < high:
                 continue  # another window's object: each object belongs to exactly one window
@@ -512,8 +586,8 @@ class PageListing:
             }
             for field_name, prefix in sources:
                 edge = node.get(field_name)
-                data = edge.get("data") if isinstance(edge, dict) else None
-                lifetime = [e for e in data or () if e.get("period") == "lifetime"]
+                data = answer_entries(edge) if edge is not None else []
+                lifetime = [e for e in data if e.get("period") == "lifetime"]
                 for insight in insights_rows(lifetime, base=base, lifetime_day=observed):
                     if prefix is None or insight["breakdown_key"].startswith(prefix):
                         insights.append(insight)
@@ -537,7 +611,8 @@ class ContentFetcher:
         self.observed = observation_day()
         self.user_content_allowed = True
         self._listings: dict[tuple[str, str], PageListing] = {}
-        self._lock = threading.Lock()
+        self._rejected: dict[tuple[str, str], RejectedMetrics] = {}
+        self._lock = threading.RLock()
 
     # -- streams of a pair ------------------------------------------------------------------
 
@@ -551,35 +626,25 @@ class ContentFetcher:
             return False
         return any(p.get("page_id") == page.id for p in stream.partitions or ())
 
-    def _insights_state(self, kind: ContentKind, page: Page) -> dict[str, Any] | None:
+    def _insights_state(self, kind: ContentKind, page: Page) -> dict[str, Any]:
         stream = self._stream(kind.insights_stream)
-        return stream.get_context_state({"page_id": page.id}) if stream is not None else None
+        return stream.get_context_state({"page_id": page.id}) if stream is not None else {}
 
-    def invalid_metrics(self, kind: ContentKind, page: Page) -> set[str]:
-        """Metrics the API rejected for this page (remembered in the insights stream's state)."""
-        state = self._insights_state(kind, page) or {}
-        return set(state.get("invalid_metrics") or ())
-
-    def remember_invalid(self, kind: ContentKind, page: Page, names: list[str]) -> None:
-        """Add ``names`` to the insights stream's state of ``page``."""
-        state = self._insights_state(kind, page)
-        if state is not None:
-            state["invalid_metrics"] = sorted(set(state.get("invalid_metrics") or ()) | set(names))
+    def rejected(self, kind: ContentKind, page: Page) -> RejectedMetrics:
+        """Metrics the API refused for this page (kept in the insights stream's partition)."""
+        key = (kind.name, page.id)
+        with self._lock:
+            memory = self._rejected.get(key)
+            if memory is None:
+                memory = RejectedMetrics(self._insights_state(kind, page), pacific_today())
+                self._rejected[key] = memory
+            return memory
 
     def requested_metrics(self, kind: ContentKind, page: Page) -> list[str]:
-        """The metrics to expand: the plan minus rejected ones, plus their live replacements."""
-        catalog = load_catalog()
-        invalid = self.invalid_metrics(kind, page)
-        requested: list[str] = []
-        for metric in kind.plan(self.tap.settings).metrics:
-            if metric in invalid:
-                replacement = catalog.live_replacement(metric, kind.level)
-                if not replacement or replacement in invalid:
-                    continue
-                metric = replacement  # noqa: PLW2901
-            if metric not in requested:
-                requested.append(metric)
-        return requested
+        """The metrics to expand (``rejections.requested_metrics``)."""
+        configured = kind.plan(self.tap.settings).requests
+        memory = self.rejected(kind, page)
+        return list(requested_metrics(configured, memory, load_catalog(), kind.level))
 
     # -- listings ---------------------------------------------------------------------------
 
@@ -612,5 +677,14 @@ class ContentFetcher:
             want_objects=kind.object_stream in consumers,
             want_insights=want_insights,
             windows=iter_windows(min(starts), settings.end_date, settings.window_days),
-            metrics=self.requested_metrics(kind, page) if want_insights else [],
+            metrics=self._metrics_announced(kind, page, consumer) if want_insights else [],
         )
+
+    def _metrics_announced(self, kind: ContentKind, page: Page, consumer: Consumer) -> list[str]:
+        warn_skipped(
+            consumer.logger,
+            page_id=page.id,
+            level=kind.level,
+            skipped=self.rejected(kind, page).skipped(),
+        )
+        return self.requested_metrics(kind, page)

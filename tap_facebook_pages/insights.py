@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any
 
 from singer_sdk import typing as th
 
+from tap_facebook_pages.graph.errors import MalformedAnswerError
 from tap_facebook_pages.windows import end_time_and_day
 
 BREAKDOWN_FIELDS = ("is_from_ads", "is_from_followers")
@@ -45,16 +46,13 @@ def value_properties() -> list[th.Property]:
     ]
 
 
-def _number(value: Any) -> int | float | Decimal | None:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, float, Decimal)):
+def _number(value: Any) -> int | float | None:
+    """A value as the API sent it: only a real JSON number is a number. Text ("1_000"),
+    booleans and non-finite floats are not coerced (their raw JSON stays in ``value_json``)."""
+    if type(value) is int:
         return value
-    if isinstance(value, str):
-        try:
-            return float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            return None
+    if type(value) is float and math.isfinite(value):
+        return value
     return None
 
 
@@ -69,22 +67,54 @@ def _breakdown_prefix(entry: dict[str, Any], breakdowns: Iterable[str]) -> str:
 
 def value_rows(
     value: Any, prefix: str = ""
-) -> Iterator[tuple[str, int | float | Decimal | None, str | None]]:
+) -> Iterator[tuple[str, int | float | None, str | None]]:
     """``(breakdown_key, value, value_json)`` for one API value."""
     if isinstance(value, dict):
-        value_json = json.dumps(value, sort_keys=True, default=str)
+        value_json = _json(value)
         if not value:
             yield prefix, None, value_json
             return
-        for key in sorted(value):
+        for key in sorted(value, key=str):
             full = f"{prefix};{key}" if prefix else str(key)
             yield full, _number(value[key]), value_json
         return
     number = _number(value)
     if number is None and value is not None:
-        yield prefix, None, json.dumps(value, default=str)
+        yield prefix, None, _json(value)
     else:
         yield prefix, number, None
+
+
+def _json(value: Any) -> str:
+    """The value's JSON text, as close to what the API sent as Python can write it."""
+    try:
+        return json.dumps(value, sort_keys=True, default=str, allow_nan=True)
+    except (TypeError, ValueError):  # pragma: no cover - keys of mixed types
+        return json.dumps(str(value))
+
+
+def _malformed(what: str) -> MalformedAnswerError:
+    return MalformedAnswerError(f"unexpected insights answer: {what}")
+
+
+def answer_entries(body: Any) -> list[dict[str, Any]]:
+    """The ``data`` entries of an insights answer, checked for the documented shape (raises
+    ``MalformedAnswerError`` otherwise, which is retried, then a named failure)."""
+    if not isinstance(body, dict):
+        raise _malformed(f"the body is a {type(body).__name__}, not an object")
+    data = body.get("data", [])
+    if not isinstance(data, list):
+        raise _malformed(f"'data' is a {type(data).__name__}, not a list")
+    for entry in data:
+        if not isinstance(entry, dict):
+            raise _malformed(f"a 'data' entry is a {type(entry).__name__}, not an object")
+        values = entry.get("values", [])
+        if not isinstance(values, list):
+            raise _malformed(f"'values' of {entry.get('name')!r} is not a list")
+        for item in values:
+            if not isinstance(item, dict):
+                raise _malformed(f"a value of {entry.get('name')!r} is not an object")
+    return data
 
 
 def insights_rows(
@@ -114,8 +144,13 @@ def insights_rows(
             raw_end = item.get("end_time")
             end_time: str | None
             day: str | None
-            if raw_end:
-                end_time, day = end_time_and_day(raw_end)
+            if raw_end is not None:
+                try:
+                    end_time, day = end_time_and_day(raw_end)
+                except (TypeError, ValueError, OverflowError):
+                    raise _malformed(f"end_time {str(raw_end)[:40]!r} is not a timestamp") from None
+            elif lifetime_day is None:
+                raise _malformed(f"a value of {metric!r} has no end_time")
             else:
                 end_time, day = None, lifetime_day
             value = item.get("value")

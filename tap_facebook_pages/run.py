@@ -40,6 +40,7 @@ class RunReport:
     failures: list[Failure] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rows: int = 0
+    missing_values: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def fail(self, failure: Failure) -> None:
@@ -51,6 +52,11 @@ class RunReport:
         """Record a page skipped on purpose (revoked access, missing ANALYZE task)."""
         with self._lock:
             self.skipped.append((page_id, reason))
+
+    def count_missing(self, count: int) -> None:
+        """Add requested values the API answered without (named in a WARNING already)."""
+        with self._lock:
+            self.missing_values += count
 
     def stream_done(self, logger: logging.Logger, **fields: Any) -> None:
         """Log one structured line for a page's stream at the end of its sync."""
@@ -64,6 +70,7 @@ class RunReport:
             "run_id": self.run_id,
             "rows": self.rows,
             "failed": len(self.failures),
+            "missing_values": self.missing_values,
             "skipped_pages": sorted({p for p, _ in self.skipped}),
             "duration_s": round(time.monotonic() - self.started, 3),
         }

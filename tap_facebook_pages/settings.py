@@ -135,6 +135,7 @@ class Settings:
     start_date: datetime.date
     start_date_explicit: bool
     end_date: datetime.date
+    end_date_explicit: bool
     lookback_days: int
     window_days: int
     periods: tuple[str, ...]
@@ -156,7 +157,8 @@ class Settings:
         """Validate and resolve ``config`` (raises ``ConfigError``)."""
         catalog = load_catalog()
         end_default = today - datetime.timedelta(days=1) if today else last_complete_day()
-        end_date = _date(config.get("end_date"), "end_date") or end_default
+        explicit_end = _date(config.get("end_date"), "end_date")
+        end_date = explicit_end or end_default
         explicit_start = _date(config.get("start_date"), "start_date")
         start_date = explicit_start or (
             end_default + datetime.timedelta(days=1) - datetime.timedelta(days=DEFAULT_START_DAYS)
@@ -195,6 +197,7 @@ class Settings:
             start_date=start_date,
             start_date_explicit=explicit_start is not None,
             end_date=end_date,
+            end_date_explicit=explicit_end is not None,
             lookback_days=lookback,
             window_days=window_days,
             periods=periods,

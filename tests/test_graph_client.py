@@ -28,7 +28,7 @@ from tap_facebook_pages.graph.errors import (
     interpret_response,
 )
 from tap_facebook_pages.graph.redact import RedactingFilter, Redactor, strip_secret_params
-from tap_facebook_pages.graph.usage import parse_usage_headers
+from tap_facebook_pages.graph.usage import UsagePacer, parse_usage_headers
 
 BASE = "https://graph.test"
 TOKEN = "EAAB-user-token-SECRET-1234567890"
@@ -403,3 +403,18 @@ def test_a_redirect_is_never_followed_and_names_the_host() -> None:
             client.request("POST", "", data={"batch": "[]"}, envelope=True)
     assert not evil.called
     assert not evil_post.called
+
+
+def test_a_slow_down_reading_spaces_calls_and_never_postpones_them() -> None:
+    """The batch dispatcher asks the pacer again on every wake-up: the spacing must be counted
+    from the reading, or a page in the 75-95 % band is postponed forever (a hang seen with a
+    failing page whose usage kept rising)."""
+    clock = _Clock()
+    pacer = UsagePacer(max_wait_seconds=0.05, clock=clock)
+    pacer.observe({"X-App-Usage": json.dumps({"call_count": 90})})
+    first, _, _ = pacer.wait("42")
+    assert 0 < first <= 0.05
+    for _ in range(10):  # asked again and again while time passes
+        clock.now += 0.01
+        pacer.wait("42")
+    assert pacer.wait("42")[0] == 0

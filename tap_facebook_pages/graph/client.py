@@ -228,8 +228,11 @@ class GraphClient:
         token: str | None = None,
         scope: str | None = None,
         envelope: bool = False,
+        parse: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """One Graph call with retries, throttle waits and pacing. Returns the parsed JSON.
+        """One Graph call with retries, throttle waits and pacing. Returns the parsed JSON, or
+        ``parse(parsed JSON)``: a ``MalformedAnswerError`` raised by ``parse`` (an answer of an
+        unexpected shape) is retried like any transient error, then raised.
 
         ``path_or_url`` is a path below the versioned root, or an absolute URL the API handed
         back (a ``paging.next`` link): its secret parameters are dropped and it is rebased on
@@ -264,7 +267,13 @@ class GraphClient:
                 log_path=log_path,
                 envelope=envelope,
             )
-            if error is None:
+            if error is None and parse is not None:
+                try:
+                    return parse(parsed)
+                except MalformedAnswerError as malformed:
+                    malformed.path = malformed.path or log_path
+                    error = malformed
+            elif error is None:
                 return parsed
             if not self.next_try(error, attempts, scope, log_path):
                 raise error
@@ -335,9 +344,10 @@ class GraphClient:
         *,
         token: str | None = None,
         scope: str | None = None,
+        parse: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """GET one object or edge page."""
-        return self.request("GET", path, params=params, token=token, scope=scope)
+        """GET one object or edge page (``parse``: see :meth:`request`)."""
+        return self.request("GET", path, params=params, token=token, scope=scope, parse=parse)
 
     def iterate(
         self,

@@ -7,8 +7,8 @@ hour, can be far above 100 (a real ``(#4)`` answer carried ``call_count: 724``),
 answers may carry no header at all. So a reading ages out:
 
 - below ``SLOW_AT``: nothing;
-- ``SLOW_AT``..``PAUSE_AT``: a short delay before each call, while the reading is younger than
-  ``reading_ttl_seconds``;
+- ``SLOW_AT``..``PAUSE_AT``: calls spaced by a short delay counted from the reading (so asking
+  again never postpones a call), while the reading is younger than ``reading_ttl_seconds``;
 - at or above ``PAUSE_AT``: **one** pause of that scope, of the API's regain estimate (or
   ``pause_seconds``), capped at ``max_wait_seconds``, reported once. Readings that arrive while
   a pause is in force do not extend it; once it has been served the reading is spent.
@@ -192,7 +192,10 @@ class UsagePacer:
                     del self._usage[name]  # aged out: it says nothing about the quota now
                     continue
                 share = (usage.percent - SLOW_AT) / (PAUSE_AT - SLOW_AT)
-                wait = min(self.slow_max_seconds * share, self.max_wait_seconds)
+                # Spacing counted from the reading, not from now: asked again and again (the
+                # batch dispatcher re-checks on every wake-up) it runs out, never postpones.
+                spacing = min(self.slow_max_seconds * share, self.max_wait_seconds)
+                wait = usage.seen_at + spacing - now
                 if wait > best[0]:
                     best = (wait, f"usage {usage.percent:.0f}% of {name} quota: slow down", False)
         return best
