@@ -289,12 +289,13 @@ def test_default_window_and_all_periods(shared: SandboxServer) -> None:
 
 
 def test_single_metric_path_and_object_values(shared: SandboxServer) -> None:
+    # graph-api.md §11.1: page_actions_post_reactions_total answers day, week and days_28.
     body = call(shared, f"/{P1}/insights/page_actions_post_reactions_total", PT1).json()
-    (entry,) = body["data"]
-    assert entry["period"] == "day"
-    for value in entry["values"]:
-        assert isinstance(value["value"], dict)
-        assert all(isinstance(n, int) and n > 0 for n in value["value"].values())
+    assert [entry["period"] for entry in body["data"]] == ["day", "week", "days_28"]
+    for entry in body["data"]:
+        for value in entry["values"]:
+            assert isinstance(value["value"], dict)
+            assert all(isinstance(n, int) and n > 0 for n in value["value"].values())
 
 
 def test_breakdown_flat_format(shared: SandboxServer) -> None:

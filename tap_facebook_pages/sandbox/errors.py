@@ -38,6 +38,7 @@ class GraphError(Exception):
         error_type: str = "OAuthException",
         subcode: int | None = None,
         is_transient: bool = False,
+        bare: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -46,9 +47,14 @@ class GraphError(Exception):
         self.error_type = error_type
         self.subcode = subcode
         self.is_transient = is_transient
+        self.bare = bare
 
     def body(self, trace_id: str) -> dict[str, Any]:
-        """The JSON body, with ``fbtrace_id`` set to ``trace_id``."""
+        """The JSON body, with ``fbtrace_id`` set to ``trace_id``.
+
+        A ``bare`` error carries only ``message`` and ``code`` (some #200 bodies, §11.2)."""
+        if self.bare:
+            return {"error": {"message": self.message, "code": self.code}}
         error: dict[str, Any] = {"message": self.message, "type": self.error_type}
         if self.is_transient:
             error["is_transient"] = True
@@ -75,6 +81,35 @@ def invalid_parameter(message: str) -> GraphError:
 def invalid_metric() -> GraphError:
     """One unknown or retired metric fails the whole insights call."""
     return invalid_parameter("(#100) The value must be a valid insights metric")
+
+
+def monetization_permission() -> GraphError:
+    """A monetization metric asked by a token without monetization insights (§11.1): HTTP 403,
+    a body with only ``message`` and ``code``; the whole call fails."""
+    return GraphError(
+        403,
+        200,
+        "(#200) Monetization metrics are only visible for Page admins with access to "
+        "monetization insights.",
+        bare=True,
+    )
+
+
+def reduce_data() -> GraphError:
+    """Code 1 subcode 99 "Please reduce the amount of data..." (HTTP 500, §11.2)."""
+    return GraphError(
+        500,
+        1,
+        "Please reduce the amount of data you're asking for, then retry your request",
+        subcode=99,
+    )
+
+
+def invalid_period(period: str) -> GraphError:
+    """A period a metric refuses with code 100 (§11.1: ``lifetime`` of some page metrics).
+
+    The shared notes record only the code; the message text is the sandbox's own."""
+    return invalid_parameter(f"(#100) The metric does not support period {period}")
 
 
 def nonexisting_field(field: str, node_type: str) -> GraphError:
