@@ -23,6 +23,14 @@ BUC_THROTTLE_MESSAGE = (
     "For more info, please refer to "
     "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
 )
+PAGE_PERMISSION_MESSAGE = (
+    "(#100) Object does not exist, cannot be loaded due to missing permission or reviewable "
+    "feature, or does not support this operation. This endpoint requires the "
+    "'pages_read_engagement' permission or the 'Page Public Content Access' feature or the "
+    "'Page Public Metadata Access' feature. Refer to "
+    "https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages and "
+    "https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS for details."
+)
 _TOKEN_CODES = frozenset({102, 190})
 
 
@@ -95,6 +103,11 @@ def monetization_permission() -> GraphError:
     )
 
 
+def page_permission() -> GraphError:
+    """The page-level permission condition of §11.2 (code 100, no subcode)."""
+    return invalid_parameter(PAGE_PERMISSION_MESSAGE)
+
+
 def reduce_data() -> GraphError:
     """Code 1 subcode 99 "Please reduce the amount of data..." (HTTP 500, §11.2)."""
     return GraphError(
@@ -110,6 +123,11 @@ def invalid_period(period: str) -> GraphError:
 
     The shared notes record only the code; the message text is the sandbox's own."""
     return invalid_parameter(f"(#100) The metric does not support period {period}")
+
+
+def app_limit_spike() -> GraphError:
+    """``(#4)`` with ``is_transient`` as seen with usage far above 100% (§11.2, HTTP 403)."""
+    return GraphError(403, 4, APP_THROTTLE_MESSAGES[4], is_transient=True)
 
 
 def nonexisting_field(field: str, node_type: str) -> GraphError:

@@ -61,6 +61,8 @@ MAX_SPAN_SECONDS = 93 * 86400
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 
+BAD_CREATED_TIME = "yesterday-ish"
+
 _PAGE_SCOPES = frozenset(PERMISSIONS) - {"public_profile"}
 _PAGE_FIELDS = frozenset(
     {
@@ -161,12 +163,25 @@ def _page(page_id: str) -> SandboxPage:
 Handler = Callable[[Context], dict[str, Any]]
 
 
+INSIGHTS_KINDS = frozenset({"page_insights", "post_insights", "reel_insights"})
+
+
 @dataclass(frozen=True)
 class Route:
-    """The handler of a request and the page whose data it touches (None for user-level calls)."""
+    """The handler of a request, the page whose data it touches (None for user-level calls),
+    what kind of read it is (``page_node``, ``page_insights``, ``post_insights``...) and, for the
+    single-metric path form ``/{id}/insights/{metric}``, that metric."""
 
     page_id: str | None
     handler: Handler
+    kind: str = "user"
+    path_metric: str | None = None
+
+    def requested_metrics(self, params: Mapping[str, str]) -> list[str]:
+        """The metric names an insights call asks for (empty for other calls)."""
+        if self.kind not in INSIGHTS_KINDS:
+            return []
+        return [self.path_metric] if self.path_metric else _metric_names(params.get("metric"))
 
 
 def resolve(
@@ -210,35 +225,51 @@ def _me_route(rest: list[str], token_page: str | None) -> Route:
 
 def _page_route(page: SandboxPage, rest: list[str]) -> Route:
     if not rest:
-        return Route(page.id, lambda ctx: _page_node(ctx, page))
+        return Route(page.id, lambda ctx: _page_node(ctx, page), "page_node")
     if rest[0] == "insights" and len(rest) <= 2:
         path_metric = rest[1] if len(rest) == 2 else None
-        return Route(page.id, lambda ctx: _page_insights(ctx, page, path_metric))
+        return Route(
+            page.id,
+            lambda ctx: _page_insights(ctx, page, path_metric),
+            "page_insights",
+            path_metric,
+        )
     if rest in (["posts"], ["published_posts"], ["feed"]):
-        return Route(page.id, lambda ctx: _posts(ctx, page, "/".join(["", page.id, *rest])))
+        path = "/".join(["", page.id, *rest])
+        return Route(page.id, lambda ctx: _posts(ctx, page, path), "page_posts")
     if rest == ["video_reels"]:
-        return Route(page.id, lambda ctx: _reels(ctx, page))
+        return Route(page.id, lambda ctx: _reels(ctx, page), "page_reels")
     raise _unknown_rest(rest)
 
 
 def _post_route(post: SandboxPost, rest: list[str]) -> Route:
     if not rest:
-        return Route(post.page_id, lambda ctx: _post_node(ctx, post))
+        return Route(post.page_id, lambda ctx: _post_node(ctx, post), "post_node")
     if rest[0] == "insights" and len(rest) <= 2:
         path_metric = rest[1] if len(rest) == 2 else None
-        return Route(post.page_id, lambda ctx: _post_insights(ctx, post, path_metric))
+        return Route(
+            post.page_id,
+            lambda ctx: _post_insights(ctx, post, path_metric),
+            "post_insights",
+            path_metric,
+        )
     raise _unknown_rest(rest)
 
 
 def _reel_route(reel: SandboxReel, rest: list[str]) -> Route:
     if not rest:
-        return Route(reel.page_id, lambda ctx: _reel_node(ctx, reel))
+        return Route(reel.page_id, lambda ctx: _reel_node(ctx, reel), "reel_node")
     if rest[0] == "video_insights" and len(rest) <= 2:
         path_metric = rest[1] if len(rest) == 2 else None
-        return Route(reel.page_id, lambda ctx: _reel_insights(ctx, reel, path_metric))
+        return Route(
+            reel.page_id,
+            lambda ctx: _reel_insights(ctx, reel, path_metric),
+            "reel_insights",
+            path_metric,
+        )
     if rest == ["insights"]:
         # Post-level view metrics are not available on the video node (graph-api.md §2.2).
-        return Route(reel.page_id, lambda ctx: _raise(errors.invalid_metric()))
+        return Route(reel.page_id, lambda ctx: _raise(errors.invalid_metric()), "reel_node")
     raise _unknown_rest(rest)
 
 
@@ -512,6 +543,8 @@ def _accounts(ctx: Context) -> dict[str, Any]:
     _check_field_names(specs, _PAGE_FIELDS - {"insights"}, "Page")
     pages = [page for page in PAGES if page.in_accounts]
     pages += [fleet_page(i) for i in range(ctx.fleet)]
+    if ctx.faults.vanished_pages:
+        pages = [page for page in pages if page.id not in ctx.faults.vanished_pages]
     if not ctx.has_permission("pages_show_list"):
         pages = []
     chunk, paging = _paginate(ctx, pages, lambda page: page.id, "/me/accounts")
@@ -744,12 +777,22 @@ def _comments_edge(post: SandboxPost, spec: FieldSpec) -> dict[str, Any]:
     return edge
 
 
+def _created_time(ctx: Context, post: SandboxPost) -> str:
+    """``created_time``; the ``bad_created_time`` fault turns the page's newest post's (the
+    first one its listings show) into ``"yesterday-ish"``."""
+    if post.page_id in ctx.faults.bad_created_time:
+        newest = posts_for(post.page_id, ctx.today)
+        if newest and newest[0].id == post.id:
+            return BAD_CREATED_TIME
+    return post.created_time
+
+
 def _render_post(ctx: Context, post: SandboxPost, specs: Sequence[FieldSpec]) -> dict[str, Any]:
     page = _page(post.page_id)
     simple: dict[str, Any] = {
         "id": post.id,
         "message": post.message,
-        "created_time": post.created_time,
+        "created_time": _created_time(ctx, post),
         "updated_time": post.updated_time,
         "permalink_url": post.permalink_url,
         "status_type": post.status_type,
