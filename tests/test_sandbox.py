@@ -289,6 +289,7 @@ def test_default_window_and_all_periods(shared: SandboxServer) -> None:
 
 
 def test_single_metric_path_and_object_values(shared: SandboxServer) -> None:
+    # graph-api.md §11.1: page_actions_post_reactions_total answers day, week and days_28.
     body = call(shared, f"/{P1}/insights/page_actions_post_reactions_total", PT1).json()
     # No period= asked: one entry per supported period (live v25: day, week and days_28).
     assert [entry["period"] for entry in body["data"]] == ["day", "week", "days_28"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pendulum
 
-from tap_facebook_pages.metrics import load_catalog
+from tap_facebook_pages.sandbox.api_model import load_model
 
 PACIFIC = pendulum.timezone("America/Los_Angeles")
 RETENTION_DAYS = 730
@@ -210,34 +210,30 @@ _DAILY_SCALE = {
     "page_actions_post_reactions_total": 420,
 }
 
-# Metrics whose value is a running total (sampled daily), not a daily count.
-_TOTAL_METRICS = frozenset({"page_follows"})
-
 _WINDOW_DAYS = {"day": 1, "week": 7, "days_28": 28, "month": 30}
 
-_REACTION_WEIGHTS = (
-    ("like", 0.72),
-    ("love", 0.14),
-    ("wow", 0.05),
-    ("haha", 0.05),
-    ("sorry", 0.025),
-    ("anger", 0.015),
-)
-
-# Keys of object-valued metrics, with their share of the total.
-_OBJECT_KEYS: dict[str, tuple[tuple[str, float], ...]] = {
-    "page_actions_post_reactions_total": _REACTION_WEIGHTS,
-    "post_reactions_by_type_total": _REACTION_WEIGHTS,
-    "post_clicks_by_type": (
-        ("other clicks", 0.45),
-        ("link clicks", 0.3),
-        ("photo view", 0.2),
-        ("video play", 0.05),
-    ),
-    "post_video_social_actions": (("COMMENT", 0.6), ("SHARE", 0.4)),
-    "post_video_likes_by_reaction_type": (("REACTION_LIKE", 0.8), ("REACTION_LOVE", 0.2)),
+# Share of the total that a key of an object value gets (the keys themselves come from the API
+# model); a key not listed here gets an equal share. A key named "total" is not split: it is the
+# sum of the other keys (``{"paid": a, "unpaid": b, "total": a + b}``).
+_KEY_WEIGHTS = {
+    "like": 0.72,
+    "love": 0.14,
+    "wow": 0.05,
+    "haha": 0.05,
+    "sorry": 0.025,
+    "anger": 0.015,
+    "other clicks": 0.45,
+    "link clicks": 0.3,
+    "photo view": 0.2,
+    "video play": 0.05,
+    "COMMENT": 0.6,
+    "SHARE": 0.4,
+    "REACTION_LIKE": 0.8,
+    "REACTION_LOVE": 0.2,
+    "paid": 0.25,
+    "unpaid": 0.75,
 }
-_DEFAULT_OBJECT_KEYS = (("type_a", 0.6), ("type_b", 0.3), ("type_c", 0.1))
+_TOTAL_KEY = "total"
 
 # Final (saturated) lifetime magnitude of post / reel metrics for a page of scale 1.0.
 _LIFETIME_SCALE = {
@@ -360,17 +356,32 @@ def _is_late(day: datetime.date, today: datetime.date) -> bool:
 
 
 def _split(
-    total: int, object_id: str, metric: str, keys: tuple[tuple[str, float], ...], *salt: object
+    total: int, object_id: str, metric: str, keys: tuple[str, ...], *salt: object
 ) -> dict[str, int]:
-    """Split ``total`` across weighted keys, keeping only non-zero keys (at least one if > 0)."""
+    """Split ``total`` across the keys of an object value.
+
+    Usually only non-zero keys are kept (at least one if ``total > 0``), as the API leaves zero
+    keys out. With a ``"total"`` key every key is kept and ``"total"`` is the sum of the others.
+    """
+    with_total = _TOTAL_KEY in keys
+    shares = [key for key in keys if key != _TOTAL_KEY]
     parts: dict[str, int] = {}
-    for key, weight in keys:
+    for key in shares:
+        weight = _KEY_WEIGHTS.get(key, 1 / len(shares))
         amount = int(total * weight * (0.5 + _unit("split", object_id, metric, key, *salt)))
-        if amount > 0:
+        if amount > 0 or with_total:
             parts[key] = amount
-    if total > 0 and not parts:
-        parts[keys[0][0]] = total
+    if total > 0 and not any(parts.values()):
+        parts[shares[0]] = total
+    if with_total:
+        return _with_total(parts, keys)
     return parts
+
+
+def _with_total(parts: dict[str, int], keys: tuple[str, ...]) -> dict[str, int]:
+    """``parts`` in model key order, with ``"total"`` recomputed as the sum of the others."""
+    total = sum(amount for key, amount in parts.items() if key != _TOTAL_KEY)
+    return {key: total if key == _TOTAL_KEY else parts.get(key, 0) for key in keys}
 
 
 @functools.lru_cache(maxsize=1_000_000)
@@ -403,21 +414,17 @@ def _daily_value(
         parts = _split(total, object_id, metric, keys, day)
         if late:
             parts = {k: v + _late_delta(object_id, metric + k, day, late) for k, v in parts.items()}
+            if _TOTAL_KEY in keys:
+                parts = _with_total(parts, keys)
         return parts
     value = _daily_number(object_id, metric, day)
     return value + _late_delta(object_id, metric, day, late) if late else value
 
 
 @functools.lru_cache(maxsize=1024)
-def _object_keys(metric: str) -> tuple[tuple[str, float], ...] | None:
-    """Keys of an object-valued metric, or None for number metrics."""
-    if metric in _OBJECT_KEYS:
-        return _OBJECT_KEYS[metric]
-    for level in ("PAGE", "POST", "REEL"):
-        entry = load_catalog().get(metric, level)
-        if entry is not None:
-            return _DEFAULT_OBJECT_KEYS if entry.is_object else None
-    return None
+def _object_keys(metric: str) -> tuple[str, ...] | None:
+    """Keys of an object-valued metric (from the API model), or None for number metrics."""
+    return load_model().value_keys(metric)
 
 
 def metric_value(  # noqa: PLR0917 - positional signature is part of the sandbox contract
@@ -456,7 +463,7 @@ def _metric_value(  # noqa: PLR0917 - mirrors metric_value
 ) -> int | dict[str, int]:
     """``metric_value`` with every argument given; cached (a ``days_28`` value sums 28 days,
     and a fleet benchmark asks for the same values run after run)."""
-    if metric in _TOTAL_METRICS:
+    if load_model().is_sampled_total(metric):
         # The late-data shift of a total does not depend on the day, so it stays non-decreasing.
         total = _running_total(object_id, metric, day)
         late = revision if _is_late(day, today) else 0

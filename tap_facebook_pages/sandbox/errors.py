@@ -23,6 +23,14 @@ BUC_THROTTLE_MESSAGE = (
     "For more info, please refer to "
     "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
 )
+PAGE_PERMISSION_MESSAGE = (
+    "(#100) Object does not exist, cannot be loaded due to missing permission or reviewable "
+    "feature, or does not support this operation. This endpoint requires the "
+    "'pages_read_engagement' permission or the 'Page Public Content Access' feature or the "
+    "'Page Public Metadata Access' feature. Refer to "
+    "https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages and "
+    "https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS for details."
+)
 _TOKEN_CODES = frozenset({102, 190})
 
 
@@ -38,6 +46,7 @@ class GraphError(Exception):
         error_type: str = "OAuthException",
         subcode: int | None = None,
         is_transient: bool = False,
+        bare: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -46,9 +55,14 @@ class GraphError(Exception):
         self.error_type = error_type
         self.subcode = subcode
         self.is_transient = is_transient
+        self.bare = bare
 
     def body(self, trace_id: str) -> dict[str, Any]:
-        """The JSON body, with ``fbtrace_id`` set to ``trace_id``."""
+        """The JSON body, with ``fbtrace_id`` set to ``trace_id``.
+
+        A ``bare`` error carries only ``message`` and ``code`` (some #200 bodies, §11.2)."""
+        if self.bare:
+            return {"error": {"message": self.message, "code": self.code}}
         error: dict[str, Any] = {"message": self.message, "type": self.error_type}
         if self.is_transient:
             error["is_transient"] = True
@@ -75,6 +89,45 @@ def invalid_parameter(message: str) -> GraphError:
 def invalid_metric() -> GraphError:
     """One unknown or retired metric fails the whole insights call."""
     return invalid_parameter("(#100) The value must be a valid insights metric")
+
+
+def monetization_permission() -> GraphError:
+    """A monetization metric asked by a token without monetization insights (§11.1): HTTP 403,
+    a body with only ``message`` and ``code``; the whole call fails."""
+    return GraphError(
+        403,
+        200,
+        "(#200) Monetization metrics are only visible for Page admins with access to "
+        "monetization insights.",
+        bare=True,
+    )
+
+
+def page_permission() -> GraphError:
+    """The page-level permission condition of §11.2 (code 100, no subcode)."""
+    return invalid_parameter(PAGE_PERMISSION_MESSAGE)
+
+
+def reduce_data() -> GraphError:
+    """Code 1 subcode 99 "Please reduce the amount of data..." (HTTP 500, §11.2)."""
+    return GraphError(
+        500,
+        1,
+        "Please reduce the amount of data you're asking for, then retry your request",
+        subcode=99,
+    )
+
+
+def invalid_period(period: str) -> GraphError:
+    """A period a metric refuses with code 100 (§11.1: ``lifetime`` of some page metrics).
+
+    The shared notes record only the code; the message text is the sandbox's own."""
+    return invalid_parameter(f"(#100) The metric does not support period {period}")
+
+
+def app_limit_spike() -> GraphError:
+    """``(#4)`` with ``is_transient`` as seen with usage far above 100% (§11.2, HTTP 403)."""
+    return GraphError(403, 4, APP_THROTTLE_MESSAGES[4], is_transient=True)
 
 
 def nonexisting_field(field: str, node_type: str) -> GraphError:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from tap_facebook_pages.metrics import PERIODS, Metric, load_catalog
 from tap_facebook_pages.sandbox import errors
+from tap_facebook_pages.sandbox.api_model import ApiMetric, Verdict, load_model
 from tap_facebook_pages.sandbox.data import (
     ALL_PAGE_IDS,
     PAGES,
@@ -56,21 +56,14 @@ PERMISSIONS = (
     "pages_read_user_content",
     "public_profile",
 )
-BREAKDOWNS = ("is_from_ads", "is_from_followers")
+BREAKDOWNS = load_model().breakdowns
 MAX_SPAN_SECONDS = 93 * 86400
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 
+BAD_CREATED_TIME = "yesterday-ish"
+
 _PAGE_SCOPES = frozenset(PERMISSIONS) - {"public_profile"}
-_PERIOD_LABELS = {
-    "day": "Daily",
-    "week": "Weekly",
-    "days_28": "28 Days",
-    "month": "Monthly",
-    "lifetime": "Lifetime",
-    "total_over_range": "Total Over Range",
-}
-_STRAY_DAY_ROW_METRICS = frozenset({"post_total_media_view_unique"})
 _PAGE_FIELDS = frozenset(
     {
         "id",
@@ -170,12 +163,25 @@ def _page(page_id: str) -> SandboxPage:
 Handler = Callable[[Context], dict[str, Any]]
 
 
+INSIGHTS_KINDS = frozenset({"page_insights", "post_insights", "reel_insights"})
+
+
 @dataclass(frozen=True)
 class Route:
-    """The handler of a request and the page whose data it touches (None for user-level calls)."""
+    """The handler of a request, the page whose data it touches (None for user-level calls),
+    what kind of read it is (``page_node``, ``page_insights``, ``post_insights``...) and, for the
+    single-metric path form ``/{id}/insights/{metric}``, that metric."""
 
     page_id: str | None
     handler: Handler
+    kind: str = "user"
+    path_metric: str | None = None
+
+    def requested_metrics(self, params: Mapping[str, str]) -> list[str]:
+        """The metric names an insights call asks for (empty for other calls)."""
+        if self.kind not in INSIGHTS_KINDS:
+            return []
+        return [self.path_metric] if self.path_metric else _metric_names(params.get("metric"))
 
 
 def resolve(
@@ -219,35 +225,51 @@ def _me_route(rest: list[str], token_page: str | None) -> Route:
 
 def _page_route(page: SandboxPage, rest: list[str]) -> Route:
     if not rest:
-        return Route(page.id, lambda ctx: _page_node(ctx, page))
+        return Route(page.id, lambda ctx: _page_node(ctx, page), "page_node")
     if rest[0] == "insights" and len(rest) <= 2:
         path_metric = rest[1] if len(rest) == 2 else None
-        return Route(page.id, lambda ctx: _page_insights(ctx, page, path_metric))
+        return Route(
+            page.id,
+            lambda ctx: _page_insights(ctx, page, path_metric),
+            "page_insights",
+            path_metric,
+        )
     if rest in (["posts"], ["published_posts"], ["feed"]):
-        return Route(page.id, lambda ctx: _posts(ctx, page, "/".join(["", page.id, *rest])))
+        path = "/".join(["", page.id, *rest])
+        return Route(page.id, lambda ctx: _posts(ctx, page, path), "page_posts")
     if rest == ["video_reels"]:
-        return Route(page.id, lambda ctx: _reels(ctx, page))
+        return Route(page.id, lambda ctx: _reels(ctx, page), "page_reels")
     raise _unknown_rest(rest)
 
 
 def _post_route(post: SandboxPost, rest: list[str]) -> Route:
     if not rest:
-        return Route(post.page_id, lambda ctx: _post_node(ctx, post))
+        return Route(post.page_id, lambda ctx: _post_node(ctx, post), "post_node")
     if rest[0] == "insights" and len(rest) <= 2:
         path_metric = rest[1] if len(rest) == 2 else None
-        return Route(post.page_id, lambda ctx: _post_insights(ctx, post, path_metric))
+        return Route(
+            post.page_id,
+            lambda ctx: _post_insights(ctx, post, path_metric),
+            "post_insights",
+            path_metric,
+        )
     raise _unknown_rest(rest)
 
 
 def _reel_route(reel: SandboxReel, rest: list[str]) -> Route:
     if not rest:
-        return Route(reel.page_id, lambda ctx: _reel_node(ctx, reel))
+        return Route(reel.page_id, lambda ctx: _reel_node(ctx, reel), "reel_node")
     if rest[0] == "video_insights" and len(rest) <= 2:
         path_metric = rest[1] if len(rest) == 2 else None
-        return Route(reel.page_id, lambda ctx: _reel_insights(ctx, reel, path_metric))
+        return Route(
+            reel.page_id,
+            lambda ctx: _reel_insights(ctx, reel, path_metric),
+            "reel_insights",
+            path_metric,
+        )
     if rest == ["insights"]:
         # Post-level view metrics are not available on the video node (graph-api.md §2.2).
-        return Route(reel.page_id, lambda ctx: _raise(errors.invalid_metric()))
+        return Route(reel.page_id, lambda ctx: _raise(errors.invalid_metric()), "reel_node")
     raise _unknown_rest(rest)
 
 
@@ -411,28 +433,65 @@ def _metric_names(raw: str | None) -> list[str]:
     return [name.strip() for name in (raw or "").split(",") if name.strip()]
 
 
-def _check_metrics(ctx: Context, names: Sequence[str], level: str) -> list[Metric]:
+_LEVEL_ERRORS: dict[str, Callable[[], errors.GraphError]] = {
+    "unknown_error": errors.unknown_error,
+}
+_PERIOD_ERRORS: dict[str, Callable[[str], errors.GraphError]] = {
+    "reduce_data": lambda period: errors.reduce_data(),
+    "invalid_period": errors.invalid_period,
+}
+
+
+def _check_metrics(ctx: Context, names: Sequence[str], level: str) -> list[ApiMetric]:
+    """The answered metrics among ``names``; the whole call fails on the first bad one.
+
+    A monetization-gated metric anywhere in the list fails the call with the #200 body (§11.1),
+    whatever else is asked; otherwise the first name that is unknown, retired (also at run time
+    through the ``retired_metrics`` fault) or erroring fails it. Names accepted with no data
+    (``empty``) are left out of the result."""
     if not names:
         raise errors.missing_metric()
+    model = load_model()
+    retired = ctx.faults.retired_metrics
+    verdicts = [
+        (name, Verdict.INVALID if name in retired else model.verdict(level, name)) for name in names
+    ]
+    if any(verdict is Verdict.MONETIZATION for _, verdict in verdicts):
+        raise errors.monetization_permission()
     found = []
-    catalog = load_catalog()
-    for name in names:
-        entry = catalog.get(name, level)
-        if entry is None or not entry.is_live or name in ctx.faults.retired_metrics:
+    for name, verdict in verdicts:
+        if verdict is Verdict.INVALID:
             raise errors.invalid_metric()
-        found.append(entry)
+        if verdict is Verdict.ERROR:
+            raise _LEVEL_ERRORS[str(model.level_error(level, name))]()
+        metric = model.metric(level, name)
+        if metric is not None:
+            found.append(metric)
     return found
 
 
 def _periods(raw: str | None) -> list[str] | None:
     if not raw:
         return None
+    known = load_model().periods
     periods = [period for period in raw.split(",") if period]
-    if any(period not in PERIODS for period in periods):
+    if any(period not in known for period in periods):
         raise errors.invalid_parameter(
-            "(#100) period must be one of the following values: " + ", ".join(PERIODS)
+            "(#100) period must be one of the following values: " + ", ".join(known)
         )
     return periods
+
+
+def _answered_periods(metric: ApiMetric, asked: Sequence[str] | None) -> list[str]:
+    """The periods ``metric`` answers for ``asked`` (None: every period it answers, §1.2
+    Example B). An asked period it does not answer gives no entry, or fails the call when the
+    model records an error for it (``page_media_view`` lifetime: code 1 subcode 99)."""
+    if asked is None:
+        return list(metric.periods)
+    for period in asked:
+        if period not in metric.periods and period in metric.period_errors:
+            raise _PERIOD_ERRORS[metric.period_errors[period]](period)
+    return [period for period in asked if period in metric.periods]
 
 
 def _breakdown(raw: str | None) -> str | None:
@@ -445,32 +504,17 @@ def _breakdown(raw: str | None) -> str | None:
     return raw
 
 
-def _label(entry: Metric, period: str) -> str:
-    return "Lifetime" if entry.title.startswith("Lifetime ") else _PERIOD_LABELS[period]
-
-
-def _title(entry: Metric, period: str) -> str:
-    """Catalog titles are "Daily …"; other periods get "Weekly …", "28 Days …" and so on."""
-    if entry.title.startswith("Lifetime "):
-        return entry.title
-    body = entry.title
-    for label in _PERIOD_LABELS.values():
-        if body.startswith(label + " "):
-            body = body[len(label) + 1 :]
-            break
-    return f"{_PERIOD_LABELS[period]} {body}"
-
-
 def _insights_entry(
-    object_id: str, edge: str, entry: Metric, period: str, values: list[dict[str, Any]]
+    object_id: str, edge: str, metric: ApiMetric, period: str, values: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    model = load_model()
     return {
-        "name": entry.metric_key,
+        "name": metric.name,
         "period": period,
         "values": values,
-        "title": _title(entry, period),
-        "description": f"{_label(entry, period)}: {entry.description}",
-        "id": f"{object_id}/{edge}/{entry.metric_key}/{period}",
+        "title": model.title(metric, period),
+        "description": model.description(metric, period),
+        "id": f"{object_id}/{edge}/{metric.name}/{period}",
     }
 
 
@@ -499,6 +543,8 @@ def _accounts(ctx: Context) -> dict[str, Any]:
     _check_field_names(specs, _PAGE_FIELDS - {"insights"}, "Page")
     pages = [page for page in PAGES if page.in_accounts]
     pages += [fleet_page(i) for i in range(ctx.fleet)]
+    if ctx.faults.vanished_pages:
+        pages = [page for page in pages if page.id not in ctx.faults.vanished_pages]
     if not ctx.has_permission("pages_show_list"):
         pages = []
     chunk, paging = _paginate(ctx, pages, lambda page: page.id, "/me/accounts")
@@ -611,14 +657,14 @@ def _page_insights_body(
     breakdown = _breakdown(params.get("breakdown"))
     window = _insights_window(ctx, params.get("since"), params.get("until"))
     days = [day for day in window.days if data_available(day, ctx.today)]
+    answered = [(entry, _answered_periods(entry, periods)) for entry in entries]
     data = []
-    for entry in entries:
-        for period in periods or entry.supported_periods:
-            if period in entry.supported_periods:
-                values = _page_values(
-                    ctx, page_id=page.id, entry=entry, period=period, days=days, breakdown=breakdown
-                )
-                data.append(_insights_entry(page.id, "insights", entry, period, values))
+    for entry, entry_periods in answered:
+        for period in entry_periods:
+            values = _page_values(
+                ctx, page_id=page.id, entry=entry, period=period, days=days, breakdown=breakdown
+            )
+            data.append(_insights_entry(page.id, "insights", entry, period, values))
     pairs = [("metric", ",".join(metrics))] if metric_in_query else []
     pairs += [(name, str(params[name])) for name in ("period", "breakdown") if params.get(name)]
     return {"data": data, "paging": _time_paging(ctx, paging_path, window, pairs)}
@@ -628,21 +674,21 @@ def _page_values(
     ctx: Context,
     *,
     page_id: str,
-    entry: Metric,
+    entry: ApiMetric,
     period: str,
     days: Sequence[datetime.date],
     breakdown: str | None,
 ) -> list[dict[str, Any]]:
     values: list[dict[str, Any]] = []
-    split_by = breakdown if breakdown in entry.supports_breakdowns else None
+    split_by = breakdown if breakdown in entry.breakdowns else None
     for day in days:
         end_time = end_time_for(day)
         if split_by is None:
-            value = metric_value(page_id, entry.metric_key, period, day, ctx.revision, ctx.today)
+            value = metric_value(page_id, entry.name, period, day, ctx.revision, ctx.today)
             values.append({"value": value, "end_time": end_time})
             continue
         parts = breakdown_values(
-            page_id, entry.metric_key, period, day, split_by, ctx.revision, ctx.today
+            page_id, entry.name, period, day, split_by, ctx.revision, ctx.today
         )
         values += [{"value": parts[k], "end_time": end_time, split_by: k} for k in ("0", "1")]
     return values
@@ -670,17 +716,17 @@ def _lifetime_entries(
         return []
     data = []
     for entry in entries:
-        if "lifetime" not in entry.supported_periods or (periods and "lifetime" not in periods):
+        if "lifetime" not in _answered_periods(entry, periods):
             continue
-        key = entry.metric_key
+        key = entry.name
         values: list[dict[str, Any]]
-        if breakdown in entry.supports_breakdowns and breakdown is not None:
+        if breakdown in entry.breakdowns and breakdown is not None:
             parts = post_breakdown_values(object_id, key, breakdown, created, ctx.today)
             values = [{"value": parts[k], breakdown: k} for k in ("0", "1")]
         else:
             values = [{"value": post_lifetime_value(object_id, key, created, ctx.today)}]
         data.append(_insights_entry(object_id, edge, entry, "lifetime", values))
-        if key in _STRAY_DAY_ROW_METRICS:
+        if entry.stray_day_row:  # even when only lifetime was asked (§2.2 trap)
             stale = [{"value": 0, "end_time": end_time_for(created)}]
             data.append(_insights_entry(object_id, edge, entry, "day", stale))
     return data
@@ -731,12 +777,22 @@ def _comments_edge(post: SandboxPost, spec: FieldSpec) -> dict[str, Any]:
     return edge
 
 
+def _created_time(ctx: Context, post: SandboxPost) -> str:
+    """``created_time``; the ``bad_created_time`` fault turns the page's newest post's (the
+    first one its listings show) into ``"yesterday-ish"``."""
+    if post.page_id in ctx.faults.bad_created_time:
+        newest = posts_for(post.page_id, ctx.today)
+        if newest and newest[0].id == post.id:
+            return BAD_CREATED_TIME
+    return post.created_time
+
+
 def _render_post(ctx: Context, post: SandboxPost, specs: Sequence[FieldSpec]) -> dict[str, Any]:
     page = _page(post.page_id)
     simple: dict[str, Any] = {
         "id": post.id,
         "message": post.message,
-        "created_time": post.created_time,
+        "created_time": _created_time(ctx, post),
         "updated_time": post.updated_time,
         "permalink_url": post.permalink_url,
         "status_type": post.status_type,
@@ -821,12 +877,12 @@ def _post_insights(ctx: Context, post: SandboxPost, path_metric: str | None) -> 
 
 
 def _reel_metrics(ctx: Context, raw: str | None) -> list[str]:
-    """Requested reel metrics; none means every live REEL metric, as the real edge does."""
+    """Requested reel metrics; none means every reel metric the API model answers."""
     names = _metric_names(raw)
     if names:
         return names
-    live = (metric for metric in load_catalog().at_level("REEL") if metric.is_live)
-    return [m.metric_key for m in live if m.metric_key not in ctx.faults.retired_metrics]
+    answered = load_model().answered("REEL")
+    return [m.name for m in answered if m.name not in ctx.faults.retired_metrics]
 
 
 def _render_reel(ctx: Context, reel: SandboxReel, specs: Sequence[FieldSpec]) -> dict[str, Any]:

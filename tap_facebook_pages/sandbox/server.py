@@ -1,9 +1,11 @@
 """The sandbox HTTP server: a stdlib ``ThreadingHTTPServer`` speaking the Graph API.
 
-Per Graph call the server applies, in order: latency (once per HTTP round trip), transient
-faults, token checks (missing, expired, ``appsecret_proof``), routing, per-page faults (failing,
-revoked), throttling, then the endpoint handler of :mod:`tap_facebook_pages.sandbox.graph`.
-Every call gets the usage headers of its token and one entry in the request log.
+Per Graph call the server applies, in order: latency (once per HTTP round trip), the
+``app_usage_spike`` and ``redirect`` faults, transient faults, token checks (missing, expired,
+``appsecret_proof``), routing, per-page faults (failing, revoked, page permission), throttling,
+``spurious_invalid_metric``, then the endpoint handler of :mod:`tap_facebook_pages.sandbox.graph`
+and the ``malformed`` fault. Every call gets the usage headers of its token (none after an
+``app_usage_spike``) and one entry in the request log.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tap_facebook_pages.sandbox import errors, graph
 from tap_facebook_pages.sandbox.data import DEFAULT_TODAY, MAX_FLEET, page_id_for_token
 from tap_facebook_pages.sandbox.errors import GraphError
-from tap_facebook_pages.sandbox.faults import Faults, ThrottleSpec
+from tap_facebook_pages.sandbox.faults import REDIRECT_LOCATION, Faults, ThrottleSpec
+from tap_facebook_pages.sandbox.malform import malform
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 MAX_BATCH_SIZE = 50
@@ -90,6 +93,7 @@ class _Outcome:
     fault: str | None = None
     payload: bytes | None = None  # a cached rendering of ``body``
     cache_key: tuple[Any, ...] | None = None  # where to cache the rendering of ``body``
+    spike: str | None = None  # "spike": this call is the app_usage_spike; "after": later calls
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class _Result:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     payload: bytes = b""
+    page_id: str | None = None
 
 
 def _split_path(path: str) -> tuple[str | None, tuple[str, ...]]:
@@ -192,6 +197,8 @@ class SandboxServer:
         self._rng = random.Random(0)
         self._throttle_state: dict[str, list[int]] = {}
         self._attempted_batch_urls: set[str] = set()
+        self._spike_calls = 0
+        self._spurious_left = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.configure(
@@ -289,6 +296,8 @@ class SandboxServer:
                 self._rng = random.Random(new_faults.seed)
                 self._throttle_state = {}
                 self._attempted_batch_urls = set()
+                self._spike_calls = 0
+                self._spurious_left = new_faults.spurious_invalid_metric
 
     def settings(self) -> dict[str, Any]:
         """The current settings as JSON-able data (the app secret itself is not shown)."""
@@ -509,7 +518,9 @@ class SandboxServer:
                 "total_cputime": time_share,
             }
             return [("X-App-Usage", json.dumps(usage))]
-        regain = throttled.regain_minutes if throttled is not None else 0
+        regain: int | str = throttled.regain_minutes if throttled is not None else 0
+        if faults.usage_garbage:
+            regain = "soon"
         buc = {
             token_page: [
                 {
@@ -544,7 +555,11 @@ class SandboxServer:
             ("x-fb-trace-id", trace),
             ("Content-Type", JSON_CONTENT_TYPE),
         ]
-        if call.token and not envelope:
+        spike = config.faults.app_usage_spike
+        if outcome.spike == "spike" and spike is not None:
+            usage = {"call_count": spike.call_count, "total_cputime": 30, "total_time": 40}
+            headers.append(("X-App-Usage", json.dumps(usage, separators=(",", ":"))))
+        elif call.token and not envelope and outcome.spike is None:
             headers += self._usage_headers(config.faults, token_page, outcome.throttled)
         body = outcome.body
         if outcome.error is not None:
@@ -569,13 +584,55 @@ class SandboxServer:
                 fault=outcome.fault,
                 envelope=envelope,
             )
-        return _Result(outcome.status, headers, payload)
+        return _Result(outcome.status, headers, payload, outcome.page_id)
+
+    def _spike_state(self, faults: Faults) -> str | None:
+        """Count one Graph call for ``app_usage_spike``: "spike" for call N+1, "after" later."""
+        spike = faults.app_usage_spike
+        if spike is None:
+            return None
+        with self._lock:
+            self._spike_calls += 1
+            number = self._spike_calls
+        if number == spike.after_calls + 1:
+            return "spike"
+        return "after" if number > spike.after_calls + 1 else None
+
+    def _redirect(self, call: _Call, trace: str, status: int, *, envelope: bool) -> _Result:
+        self._record(call, status=status, page_id=None, fault="redirect", envelope=envelope)
+        headers = [("Location", REDIRECT_LOCATION), ("x-fb-trace-id", trace)]
+        return _Result(status, headers, b"")
+
+    def _spurious_invalid_metric(self, route: graph.Route, call: _Call) -> bool:
+        """True while ``spurious_invalid_metric`` has calls left and this one names 2+ metrics."""
+        if len(route.requested_metrics(call.params)) < 2:
+            return False
+        with self._lock:
+            if self._spurious_left <= 0:
+                return False
+            self._spurious_left -= 1
+            return True
 
     def _execute(self, call: _Call, *, in_batch: bool = False) -> _Result:
         config = self._config()
         trace = self._trace_id()
         token_page = page_id_for_token(call.token) if call.token else None
+        spike = self._spike_state(config.faults)
+        if spike == "spike":
+            outcome = _Outcome(status=403, error=errors.app_limit_spike(), spike=spike)
+            outcome.fault = "app_usage_spike"
+            outcome.page_id = token_page
+            return self._finish(call, config, trace, outcome)
+        if (
+            config.faults.redirect == "get"
+            and not in_batch
+            and call.method == "GET"
+            and len(call.segments) in (2, 3)
+            and call.segments[1] in ("insights", "video_insights")
+        ):
+            return self._redirect(call, trace, 302, envelope=False)
         outcome = _Outcome(fault=self._draw_transient(config.faults, in_batch=in_batch))
+        outcome.spike = spike
         if outcome.fault == "bad_gateway":
             return self._bad_gateway(call, trace)
         try:
@@ -587,10 +644,18 @@ class SandboxServer:
                 raise errors.service_error()
             if route.page_id in config.faults.revoked_pages:
                 raise errors.permissions_error()
+            if route.page_id in config.faults.page_permission_pages and route.kind in (
+                "page_node",
+                "page_insights",
+            ):
+                raise errors.page_permission()
             outcome.throttled = self._throttle_hit(config.faults, token_page)
             if outcome.throttled is not None:
                 code = outcome.throttled.code
                 raise errors.buc_throttled() if token_page else errors.app_throttled(code)
+            if route.kind in graph.INSIGHTS_KINDS and self._spurious_invalid_metric(route, call):
+                outcome.fault = outcome.fault or "spurious_invalid_metric"
+                raise errors.invalid_metric()
             context = graph.Context(
                 today=config.today,
                 revision=config.revision,
@@ -604,11 +669,18 @@ class SandboxServer:
             )
             key = self._payload_key(call, config, token_page)
             cached = self._payloads.get(key) if key is not None else None
+            malformed = config.faults.malformed.get(route.page_id or "")
+            if route.kind != "page_insights":
+                malformed = None
+            if malformed is not None and outcome.fault is None:
+                outcome.fault = "malformed"
             if cached is not None:
                 outcome.payload = cached
             else:
                 outcome.body = route.handler(context)
                 outcome.cache_key = key
+                if malformed is not None:
+                    outcome.body = malform(malformed, outcome.body)
             self._throttle_success(config.faults, token_page)
         except GraphError as error:
             outcome.status, outcome.error = error.status, error
@@ -641,6 +713,8 @@ class SandboxServer:
     def _batch(self, call: _Call) -> _Result:
         config = self._config()
         trace = self._trace_id()
+        if config.faults.redirect == "batch":
+            return self._redirect(call, trace, 307, envelope=True)
         outcome = _Outcome(fault=self._draw_transient(config.faults, in_batch=False))
         if outcome.fault == "bad_gateway":
             return self._bad_gateway(call, trace, envelope=True)
@@ -666,7 +740,7 @@ class SandboxServer:
 
     def _batch_item(
         self, envelope: _Call, item: Mapping[str, Any], config: _Config, include_headers: bool
-    ) -> dict[str, Any] | None:
+    ) -> Any:
         relative_url = str(item.get("relative_url") or "")
         parts = urlsplit("/" + relative_url.lstrip("/"))
         version, segments = _split_path(parts.path)
@@ -686,10 +760,18 @@ class SandboxServer:
             self._record(call, status=None, page_id=None, fault="null_batch_item")
             return None
         result = self._execute(call, in_batch=True)
+        garbage = config.faults.batch_item_garbage.get(result.page_id or "")
+        if garbage == "not_object":
+            return 7
         answer: dict[str, Any] = {"code": result.status}
         if include_headers:
             answer["headers"] = [{"name": name, "value": value} for name, value in result.headers]
         answer["body"] = result.payload.decode()
+        if garbage == "body_object":
+            try:
+                answer["body"] = json.loads(answer["body"])
+            except ValueError:
+                answer["body"] = {"unparsable": answer["body"]}
         return answer
 
 
