@@ -243,10 +243,6 @@ def probe() -> Iterator[HttpProbe]:
         yield HttpProbe(server)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="catalog corrections (statuses and periods per graph-api.md §11) land separately",
-)
 def test_catalog_agrees_with_the_sandbox(probe: HttpProbe) -> None:
     mismatches = catalog_mismatches(load_catalog(), probe)
     assert mismatches == [], "\n".join(mismatches)

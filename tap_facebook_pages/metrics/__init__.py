@@ -1,8 +1,9 @@
 """The metric catalog: every page/post/reel insights metric, its lifecycle and shape.
 
 The canonical source is ``catalog.json`` next to this file (data, not code). This module only
-loads it and answers questions about it; streams, config validation and the sandbox all read the
-same file, so a retirement is recorded in exactly one place.
+loads it and answers questions about it; streams and config validation read the same file, so a
+retirement is recorded in exactly one place. The sandbox deliberately does NOT read it: it keeps
+its own description of the API (``sandbox/api_model.json``), so a wrong belief here fails a test.
 """
 
 from __future__ import annotations
