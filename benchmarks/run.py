@@ -228,6 +228,7 @@ def run_profile(
         "start_date": start.isoformat(),
         "end_date": end.isoformat(),
         "page_metrics": metrics,
+        "periods": args.periods.split(","),
         "max_concurrency": args.concurrency,
     }
     rows: list[dict[str, Any]] = []
@@ -316,6 +317,9 @@ def main() -> int:
         "--metrics", type=int, default=10, help="number of default metrics (max 10)"
     )
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--periods", default="day", help="periods requested, e.g. day,week,days_28"
+    )
     parser.add_argument(
         "--cpu-pages", type=int, default=100, help="fleet for the CPU-path ratio (and 1/5 of it)"
     )

@@ -381,6 +381,14 @@ class TapFacebookPages(Tap):
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-perm") as pool:
                 permissions = pool.submit(missing_permissions, self.graph, self.logger)
                 found = discover_pages(self.graph, self.settings.page_ids, self.logger)
+                if not found.pages and not found.problems:
+                    msg = (
+                        "the token can read no Facebook page (/me/accounts listed none): give "
+                        "the token's user a role with the ANALYZE task on a page, and grant "
+                        "pages_show_list (business-linked pages also need business_management, "
+                        "or name them in page_ids)"
+                    )
+                    raise DiscoveryFailedError(msg)
                 found.pages = [p for p in found.pages if self.in_shard(p.id)]
                 self.missing_permissions = permissions.result()
         except AuthError as error:
@@ -485,6 +493,9 @@ class TapFacebookPages(Tap):
         programmatic callers call it themselves.
         """
         summary = self.report.summary()
+        vanished = self._vanished_pages() if "discovery" in self.__dict__ else []
+        if vanished:
+            summary["vanished_pages"] = vanished
         if "graph" in self.__dict__:
             summary["graph_calls"] = self.graph.total_calls()
             summary["http_round_trips"] = self.graph.round_trips
@@ -499,6 +510,29 @@ class TapFacebookPages(Tap):
             lines = "; ".join(f.line() for f in failures)
             msg = f"{len(failures)} unit(s) of work failed, the rest was loaded: {lines}"
             raise RunFailedError(msg)
+
+    def _vanished_pages(self) -> list[str]:
+        """Pages this run's state has insights bookmarks for that discovery no longer returns
+        (the usual form of a revoked page), each named in a WARNING."""
+        current = {page.id for page in self.pages}
+        bookmarks = self.state.get("bookmarks") if isinstance(self.state, dict) else None
+        vanished = []
+        for name, entry in sorted((bookmarks or {}).items()):
+            page_id = name.removeprefix("page_insights_")
+            if page_id == name or page_id in current or not self.in_shard(page_id):
+                continue
+            if self.settings.page_ids and page_id not in self.settings.page_ids:
+                continue  # left out of page_ids on purpose
+            rows = entry.get("last_nonzero_rows") if isinstance(entry, dict) else None
+            self.logger.warning(
+                "Page %s has a bookmark in state (last run with rows: %s rows) but the token "
+                "no longer lists it: its data stopped. Check the token user's role on the page "
+                "(or remove it from state if it was given up on purpose).",
+                page_id,
+                rows if rows is not None else "unknown",
+            )
+            vanished.append(page_id)
+        return vanished
 
     @classmethod
     def invoke(cls, **kwargs: Any) -> None:

@@ -262,3 +262,17 @@ def test_gaps_duplicates_and_odd_values_are_named_not_silent(
         f"page_insights_{P1}"
     ]
     assert [r["value"] for r in rows if r["value_json"] == "true"] == [None]
+
+
+def test_a_page_that_leaves_the_listing_is_named(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 #6: a page that leaves /me/accounts (revocation) was dropped silently."""
+    first = run_tap(sandbox_config(sandbox.url, **RANGE))
+    assert first.records[f"page_insights_{P2}"]
+    sandbox.configure(faults={"vanished_pages": [P2]})
+    with caplog.at_level("WARNING"):
+        run_tap(sandbox_config(sandbox.url, **RANGE), state=first.last_state)
+    assert any(
+        P2 in r.getMessage() and "no longer lists it" in r.getMessage() for r in caplog.records
+    )
