@@ -317,9 +317,7 @@ def main() -> int:
         "--metrics", type=int, default=10, help="number of default metrics (max 10)"
     )
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument(
-        "--periods", default="day", help="periods requested, e.g. day,week,days_28"
-    )
+    parser.add_argument("--periods", default="day", help="periods requested, e.g. day,week,days_28")
     parser.add_argument(
         "--cpu-pages", type=int, default=100, help="fleet for the CPU-path ratio (and 1/5 of it)"
     )
