@@ -107,6 +107,16 @@ def plan_metrics(
             )
             skipped.append(key)
             continue
+        dropped = [p for p in wanted_periods if p not in usable]
+        if dropped:
+            logger.warning(
+                "%s: metric '%s' does not answer period(s) %s (catalog: %s); requesting %s only.",
+                setting,
+                key,
+                ",".join(dropped),
+                ",".join(metric.supported_periods),
+                ",".join(usable),
+            )
         if key in requests:
             continue
         requests[key] = usable

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
+from tap_facebook_pages.settings import plan_metrics
 from tests.helpers import parse_messages, run_tap, sandbox_config
 
 TODAY = dt.date(2026, 11, 20)
@@ -276,3 +278,25 @@ def test_a_page_that_leaves_the_listing_is_named(
     assert any(
         P2 in r.getMessage() and "no longer lists it" in r.getMessage() for r in caplog.records
     )
+
+
+def test_a_period_the_catalog_says_is_unanswered_is_warned_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 11 #5: a requested period is never dropped silently."""
+    logger = logging.getLogger("test-periods")
+    with caplog.at_level("WARNING", logger="test-periods"):
+        plan = plan_metrics(
+            ["page_daily_follows", "page_post_engagements"],
+            ["day", "week"],
+            level="PAGE",
+            catalog=load_catalog(),
+            logger=logger,
+            setting="page_metrics",
+        )
+    assert plan.requests["page_daily_follows"] == ("day",)
+    assert plan.requests["page_post_engagements"] == ("day", "week")
+    assert [r.getMessage() for r in caplog.records] == [
+        "page_metrics: metric 'page_daily_follows' does not answer period(s) week "
+        "(catalog: day); requesting day only."
+    ]
