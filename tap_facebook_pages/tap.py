@@ -21,7 +21,7 @@ from tap_facebook_pages.graph.redact import REDACTOR, install_redaction
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_permissions
 from tap_facebook_pages.prefetch import PlanItem, Prefetcher
-from tap_facebook_pages.run import RunReport
+from tap_facebook_pages.run import Failure, RunReport
 from tap_facebook_pages.settings import Settings, UserError
 from tap_facebook_pages.streams.content import (
     PostInsightsStream,
@@ -390,6 +390,11 @@ class TapFacebookPages(Tap):
                     )
                     raise DiscoveryFailedError(msg)
                 found.pages = [p for p in found.pages if self.in_shard(p.id)]
+                for page_id, problem in found.problems:
+                    if self.in_shard(page_id):  # named in page_ids, and unreadable: exit 1
+                        self.report.fail(
+                            Failure(page_id=page_id, stream="pages", detail=problem.describe())
+                        )
                 self.missing_permissions = permissions.result()
         except AuthError as error:
             raise AuthFailedError(self._auth_message(error)) from None

@@ -300,3 +300,17 @@ def test_a_period_the_catalog_says_is_unanswered_is_warned_at_start(
         "page_metrics: metric 'page_daily_follows' does not answer period(s) week "
         "(catalog: day); requesting day only."
     ]
+
+
+def test_a_configured_page_that_cannot_be_read_is_named_and_exits_1(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Issue 12 (low): a page named in page_ids that cannot be read only warned (exit 0);
+    the README promises it is named and the run exits 1. The other pages load."""
+    missing = "100000000000099"
+    proc = _cli(sandbox_config(sandbox.url, page_ids=[P1, missing], **RANGE), tmp_path)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("tap-facebook-pages: error: 1 unit(s) of work failed")
+    assert f"page {missing}" in last
+    assert parse_messages(proc.stdout).records[f"page_insights_{P1}"]
