@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -23,6 +24,7 @@ from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_pe
 from tap_facebook_pages.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.run import RunReport
 from tap_facebook_pages.settings import Settings, UserError
+from tap_facebook_pages.stopping import Stopped
 from tap_facebook_pages.streams.content import (
     PostInsightsStream,
     PostsStream,
@@ -508,6 +510,11 @@ class TapFacebookPages(Tap):
             super().invoke(**kwargs)
         except AuthError as error:
             raise AuthFailedError(cls._auth_message(error)) from None
+        except Stopped:  # the target stopped reading: summary and clean-up
+            if cls._current is not None:
+                with contextlib.suppress(RunFailedError):  # failures were logged as they came
+                    cls._current.finish_run()
+            raise
         tap = cls._current
         if tap is not None:
             tap.finish_run()

@@ -16,6 +16,8 @@ from singer_sdk.singerlib import RecordMessage
 
 from tap_facebook_pages.graph.errors import AuthError
 from tap_facebook_pages.settings import UserError
+from tap_facebook_pages.stopping import Stopped
+from tap_facebook_pages.writer import flush_stdout
 
 if TYPE_CHECKING:
     from tap_facebook_pages.graph.client import GraphClient
@@ -26,15 +28,16 @@ if TYPE_CHECKING:
 
 class _ExpectedFailureFilter(logging.Filter):
     """Drops the SDK's "An unhandled error occurred while syncing" line when the error in flight
-    is an expected condition (a rejected token, a user error) that the CLI reports as one clear
-    line of its own. The SDK logs that line inside its ``except`` block, so the exception is
-    still the one being handled when the filter runs."""
+    is an expected condition (a rejected token, a user error, a stop on SIGTERM/SIGINT, a
+    target that stopped reading) that the CLI reports as one clear line of its own. The SDK
+    logs that line inside its ``except`` block, so the exception is still the one being
+    handled when the filter runs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not str(record.msg).startswith("An unhandled error occurred while syncing"):
             return True
         error = sys.exc_info()[1]
-        return not isinstance(error, (AuthError, UserError))
+        return not isinstance(error, (AuthError, UserError, Stopped))
 
 
 _EXPECTED_FAILURES = _ExpectedFailureFilter()
@@ -104,6 +107,12 @@ class GraphStream(Stream):
                     version=self._stream_version,
                     time_extracted=utc_now(),
                 )
+
+    def _write_state_message(self) -> None:
+        """Write STATE (when it changed); RECORD lines still collected by the writer go out too,
+        even when the state is unchanged."""
+        super()._write_state_message()
+        flush_stdout()
 
     # -- the lean record path -------------------------------------------------------------
 
