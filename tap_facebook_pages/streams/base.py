@@ -16,7 +16,7 @@ from singer_sdk.singerlib import RecordMessage
 
 from tap_facebook_pages.graph.errors import AuthError
 from tap_facebook_pages.settings import UserError
-from tap_facebook_pages.stopping import Stopped
+from tap_facebook_pages.stopping import STOP, Stopped
 from tap_facebook_pages.writer import flush_stdout
 
 if TYPE_CHECKING:
@@ -108,11 +108,18 @@ class GraphStream(Stream):
                     time_extracted=utc_now(),
                 )
 
+    # -- stopping between windows ---------------------------------------------------------
+
     def _write_state_message(self) -> None:
-        """Write STATE (when it changed); RECORD lines still collected by the writer go out too,
-        even when the state is unchanged."""
+        """Write STATE (when it changed), then stop here if SIGTERM/SIGINT arrived.
+
+        Streams write STATE after every complete window only, so this is where a stop leaves
+        the output consistent: every line is out, and the last STATE covers every row written.
+        RECORD lines still collected by the writer go out too, even when the state is unchanged.
+        """
         super()._write_state_message()
         flush_stdout()
+        STOP.check()
 
     # -- the lean record path -------------------------------------------------------------
 
@@ -156,6 +163,7 @@ class GraphStream(Stream):
         and written with one call, with one ``time_extracted`` per chunk. (Overrides a private
         SDK method: the SDK is pinned to 0.54.)
         """
+        STOP.check()  # a stop requested between streams: no new stream starts
         lean = context is None and self.partitions is None and self._lean_path(write_messages)
         chunks = self.get_record_chunks(context) if lean else None
         if chunks is None:
