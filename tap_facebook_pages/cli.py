@@ -5,10 +5,13 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Callable
 
 from tap_facebook_pages.graph.redact import REDACTOR
 from tap_facebook_pages.settings import UserError
+from tap_facebook_pages.stopping import PROG, Stopped
 from tap_facebook_pages.tap import TapFacebookPages
+from tap_facebook_pages.writer import flush_stdout
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter
 
@@ -29,12 +32,26 @@ def limit_malloc_arenas() -> bool:
         return False
 
 
+def run_stoppable(run: Callable[[], object]) -> None:
+    """Run ``run`` (the SDK's CLI); a stop ends it with one line on stderr and no traceback:
+    exit 128 + the signal number for SIGTERM/SIGINT, 1 for a target that stopped reading."""
+    try:
+        try:
+            run()
+        finally:
+            flush_stdout()  # RECORD lines the writer still holds (complete lines only)
+    except Stopped as error:
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+        sys.stderr.flush()
+        sys.exit(error.exit_code)
+
+
 def main() -> None:
     """Run the tap. Expected conditions (bad config, dead token, failed pages) exit non-zero
     with one line on stderr and no traceback."""
     limit_malloc_arenas()
     try:
-        TapFacebookPages.cli()
+        run_stoppable(TapFacebookPages.cli)
     except UserError as error:
         message = REDACTOR.redact(str(error))
         sys.stderr.write(f"tap-facebook-pages: error: {message}\n")

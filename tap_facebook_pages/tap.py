@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -23,6 +24,7 @@ from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_pe
 from tap_facebook_pages.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.run import Failure, RunReport
 from tap_facebook_pages.settings import Settings, UserError
+from tap_facebook_pages.stopping import STOP, Stopped
 from tap_facebook_pages.streams.content import (
     PostInsightsStream,
     PostsStream,
@@ -292,6 +294,7 @@ class TapFacebookPages(Tap):
         self.redactor = REDACTOR
         install_redaction(self.redactor)
         type(self)._current = self
+        STOP.reset()
         _ = self.report  # the run's clock starts here (after imports, before discovery)
         super().__init__(*args, **kwargs)
         self._state_writer = EncodedStateWriter(self.message_writer)
@@ -547,6 +550,19 @@ class TapFacebookPages(Tap):
             super().invoke(**kwargs)
         except AuthError as error:
             raise AuthFailedError(cls._auth_message(error)) from None
+        except Stopped:  # SIGTERM/SIGINT, or the target stopped reading: summary and clean-up
+            if cls._current is not None:
+                with contextlib.suppress(RunFailedError):  # failures were logged as they came
+                    cls._current.finish_run()
+            raise
         tap = cls._current
         if tap is not None:
             tap.finish_run()
+        STOP.check()  # a signal after the last window still ends the run as stopped
+
+    def _handle_termination(self, signum: int, frame: Any) -> None:
+        """SIGTERM/SIGINT: only record the request, no I/O (stopping.py). Streams stop after
+        their next STATE, that is after a complete window (streams/base.py), and the CLI exits
+        128 + signum. (The SDK's handler wrote STATE from inside the handler, possibly in the
+        middle of a RECORD line being written, and exited 0.)"""
+        STOP.request(signum)

@@ -1,8 +1,17 @@
-"""The Singer message writers: msgspec encoding, and a flush only where it matters.
+"""The Singer message writers: msgspec encoding, written to stdout's file descriptor.
 
 The SDK's writers flush stdout after every message; at tens of thousands of records per second
-that is a system call per record. We flush after STATE (and SCHEMA) messages only, so whatever a
-downstream target has seen of a STATE, it has also seen every record before it.
+that is a system call per record. RECORD lines are collected and written in pieces of up to
+64 KiB; STATE and SCHEMA messages (and a window's RECORD lines from the lean record path) are
+written at once, after everything collected before them, so whatever a downstream target has
+seen of a STATE, it has also seen every record before it.
+
+Lines go to the file descriptor of ``sys.stdout`` with ``os.write`` in a loop that resumes
+partial writes: a signal arriving during a large write interrupts it part-way, and the rest
+must still follow, so every line on stdout is complete. A closed pipe (the target stopped
+reading) raises :class:`~tap_facebook_pages.stopping.TargetGone`, and stdout then points at
+``/dev/null`` so that nothing complains about it again at exit. When ``sys.stdout`` has no file
+descriptor (tests redirect it to a ``StringIO``) the text stream is written instead.
 
 A STATE message holds the bookmarks of every stream, so with one stream per page it grows with
 the fleet; the SDK's state writer deep-copies and compares it on every write and its message
@@ -13,6 +22,8 @@ pages. ``EncodedStateWriter`` encodes the state once (msgspec, in C) and compare
 from __future__ import annotations
 
 import dataclasses
+import os
+import select
 import sys
 from typing import Any
 
@@ -22,18 +33,106 @@ from singer_sdk.helpers._state import StateWriter
 from singer_sdk.helpers.types import TapState
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
 
+from tap_facebook_pages.stopping import STOP, TargetGone
 
-def _write_bytes(data: bytes | bytearray) -> None:
+PENDING_LIMIT = 1 << 16  # RECORD bytes collected before they are written
+
+_pending = bytearray()  # complete RECORD lines not written yet
+_pending_fd: int | None = None  # where they go
+_stdout: Any = None  # the sys.stdout object whose descriptor is cached
+_stdout_fd: int | None = None
+
+
+def _fileno(out: Any) -> int | None:
+    """The file descriptor behind ``out``, or None (a StringIO, pytest's capsys)."""
+    global _stdout, _stdout_fd
+    if out is not _stdout:
+        try:
+            fd = out.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation, closed
+            fd = None
+        _stdout, _stdout_fd = out, fd
+    return _stdout_fd
+
+
+def _write_fd(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """Write all of ``data`` to ``fd``, resuming partial writes (a signal arrived meanwhile)."""
+    view = memoryview(data)
+    STOP.writing = True
+    try:
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:  # a non-blocking pipe is full: wait until it drains
+                select.select([], [fd], [])
+    except BrokenPipeError:
+        _target_gone(fd)
+    finally:
+        STOP.write_done()
+
+
+def _target_gone(fd: int) -> None:
+    """Nobody reads ``fd`` any more: point it at /dev/null, so that flushing ``sys.stdout`` at
+    exit does not fail again (what the Python docs recommend after a BrokenPipeError), and
+    raise :class:`TargetGone`."""
+    _pending.clear()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+    raise TargetGone from None
+
+
+def flush_stdout() -> None:
+    """Write out the RECORD lines collected so far."""
+    global _pending_fd
+    fd, _pending_fd = _pending_fd, None
+    if fd is not None and _pending:
+        data = bytes(_pending)
+        _pending.clear()
+        _write_fd(fd, data)
+
+
+def _flush_text_stream(out: Any, fd: int) -> None:
+    """Write out whatever ``sys.stdout`` buffers itself (lines printed outside the writer)."""
+    try:
+        out.flush()
+    except BrokenPipeError:
+        _target_gone(fd)
+
+
+def write_stdout(data: bytes | bytearray, *, now: bool = True) -> None:
+    """Write complete lines to stdout, in order; ``now=False`` may collect them (RECORDs)."""
+    global _pending_fd  # noqa: PLW0603
     out = sys.stdout
-    buffer = getattr(out, "buffer", None)
-    if buffer is not None:
-        buffer.write(data)
-    else:  # a text stream without a byte buffer (tests redirecting stdout)
-        out.write(bytes(data).decode("utf-8"))
+    fd = _fileno(out)
+    if fd is None:  # a text stream without a descriptor (tests redirecting stdout)
+        flush_stdout()
+        buffer = getattr(out, "buffer", None)
+        if buffer is not None:
+            buffer.write(data)
+        else:
+            out.write(bytes(data).decode("utf-8"))
+        if now:
+            out.flush()
+        return
+    if _pending_fd != fd:
+        flush_stdout()  # lines collected for an earlier stdout go there
+        _flush_text_stream(out, fd)  # and what was printed to this one goes first
+        _pending_fd = fd
+    if len(data) < PENDING_LIMIT:
+        _pending.extend(data)
+        if not now and len(_pending) < PENDING_LIMIT:
+            return
+        data = b""
+    flush_stdout()
+    if data:
+        _write_fd(fd, data)
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
-    """msgspec-encoded Singer messages; stdout flushed on non-RECORD messages."""
+    """msgspec-encoded Singer messages; RECORDs collected, anything else written at once."""
 
     def serialize_message(self, message: Message) -> bytearray:
         """The message as a JSON line.
@@ -52,19 +151,16 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         return serialize_jsonl(message.to_dict())
 
     def write_message(self, message: Message) -> None:
-        """Write one message; flush unless it is a RECORD."""
-        _write_bytes(self.format_message(message))
-        if not isinstance(message, RecordMessage):
-            sys.stdout.flush()
+        """Write one message; a RECORD may wait for the next write."""
+        write_stdout(self.format_message(message), now=not isinstance(message, RecordMessage))
 
     def write_raw(self, data: bytes) -> None:
-        """Write already-encoded RECORD lines (the lean record path); no flush."""
-        _write_bytes(data)
+        """Write already-encoded RECORD lines (the lean record path: a whole window)."""
+        write_stdout(data)
 
     def write_state_bytes(self, value: bytes) -> None:
-        """Write a STATE message whose value is already JSON-encoded; flush."""
-        _write_bytes(b'{"type":"STATE","value":' + value + b"}\n")
-        sys.stdout.flush()
+        """Write a STATE message whose value is already JSON-encoded."""
+        write_stdout(b'{"type":"STATE","value":' + value + b"}\n")
 
 
 class EncodedStateWriter(StateWriter):

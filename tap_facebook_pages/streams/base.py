@@ -16,6 +16,8 @@ from singer_sdk.singerlib import RecordMessage
 
 from tap_facebook_pages.graph.errors import AuthError
 from tap_facebook_pages.settings import UserError
+from tap_facebook_pages.stopping import STOP, Stopped
+from tap_facebook_pages.writer import flush_stdout
 
 if TYPE_CHECKING:
     from tap_facebook_pages.graph.client import GraphClient
@@ -26,15 +28,16 @@ if TYPE_CHECKING:
 
 class _ExpectedFailureFilter(logging.Filter):
     """Drops the SDK's "An unhandled error occurred while syncing" line when the error in flight
-    is an expected condition (a rejected token, a user error) that the CLI reports as one clear
-    line of its own. The SDK logs that line inside its ``except`` block, so the exception is
-    still the one being handled when the filter runs."""
+    is an expected condition (a rejected token, a user error, a stop on SIGTERM/SIGINT, a
+    target that stopped reading) that the CLI reports as one clear line of its own. The SDK
+    logs that line inside its ``except`` block, so the exception is still the one being
+    handled when the filter runs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not str(record.msg).startswith("An unhandled error occurred while syncing"):
             return True
         error = sys.exc_info()[1]
-        return not isinstance(error, (AuthError, UserError))
+        return not isinstance(error, (AuthError, UserError, Stopped))
 
 
 _EXPECTED_FAILURES = _ExpectedFailureFilter()
@@ -105,6 +108,19 @@ class GraphStream(Stream):
                     time_extracted=utc_now(),
                 )
 
+    # -- stopping between windows ---------------------------------------------------------
+
+    def _write_state_message(self) -> None:
+        """Write STATE (when it changed), then stop here if SIGTERM/SIGINT arrived.
+
+        Streams write STATE after every complete window only, so this is where a stop leaves
+        the output consistent: every line is out, and the last STATE covers every row written.
+        RECORD lines still collected by the writer go out too, even when the state is unchanged.
+        """
+        super()._write_state_message()
+        flush_stdout()
+        STOP.check()
+
     # -- the lean record path -------------------------------------------------------------
 
     def get_record_chunks(self, context: Any) -> Iterator[list[dict[str, Any]]] | None:
@@ -147,6 +163,7 @@ class GraphStream(Stream):
         and written with one call, with one ``time_extracted`` per chunk. (Overrides a private
         SDK method: the SDK is pinned to 0.54.)
         """
+        STOP.check()  # a stop requested between streams: no new stream starts
         lean = context is None and self.partitions is None and self._lean_path(write_messages)
         chunks = self.get_record_chunks(context) if lean else None
         if chunks is None:
