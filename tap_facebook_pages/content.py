@@ -48,6 +48,7 @@ from tap_facebook_pages.rejections import (
 )
 from tap_facebook_pages.retired import isolate_rejected
 from tap_facebook_pages.run import Failure
+from tap_facebook_pages.stopping import Stopped
 from tap_facebook_pages.windows import PACIFIC, iter_windows, pacific_today
 
 if TYPE_CHECKING:
@@ -416,7 +417,7 @@ class PageListing:
         """One window's rows, or None when the page failed (recorded in the run report)."""
         try:
             nodes = self._nodes(since, until, logger)
-        except AuthError:
+        except (AuthError, Stopped):
             raise
         except PagePermissionError as error:
             logger.warning(

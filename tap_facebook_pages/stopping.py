@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 PROG = "tap-facebook-pages"
 
@@ -106,3 +107,15 @@ def exit_now(signum: int) -> None:
 
 
 STOP = StopState()
+
+
+def interruptible_sleep(seconds: float) -> None:
+    """``time.sleep`` that a stop request cuts short (a throttle wait can last many minutes):
+    raises :class:`StopRequested` as soon as one arrives."""
+    deadline = time.monotonic() + max(0.0, seconds)
+    while True:
+        STOP.check()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        time.sleep(min(remaining, 0.25))

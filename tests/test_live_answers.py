@@ -314,3 +314,19 @@ def test_a_configured_page_that_cannot_be_read_is_named_and_exits_1(
     assert last.startswith("tap-facebook-pages: error: 1 unit(s) of work failed")
     assert f"page {missing}" in last
     assert parse_messages(proc.stdout).records[f"page_insights_{P1}"]
+
+
+def test_connection_test_is_quiet_on_a_healthy_config(tmp_path: Path) -> None:
+    """Issue 12 (low): ``--test`` printed an ERROR line per stream on a healthy config."""
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sandbox": True}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tap_facebook_pages", "--config", str(cfg), "--test"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert "ERROR" not in proc.stderr
+    assert "connection test: token accepted" in proc.stderr

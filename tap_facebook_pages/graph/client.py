@@ -32,6 +32,7 @@ from tap_facebook_pages.graph.errors import (
 )
 from tap_facebook_pages.graph.redact import Redactor, strip_secret_params
 from tap_facebook_pages.graph.usage import UsagePacer
+from tap_facebook_pages.stopping import interruptible_sleep
 
 USER_AGENT = "tap-facebook-pages"
 _TRANSPORT_ERRORS = (
@@ -82,7 +83,7 @@ class GraphClient:
         max_connections: int = 8,
         redactor: Redactor | None = None,
         logger: logging.Logger | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interruptible_sleep,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk.contrib.msgspec import encoder as _msgspec_encoder
+from singer_sdk.exceptions import MaxRecordsLimitException
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -37,7 +38,14 @@ class _ExpectedFailureFilter(logging.Filter):
         if not str(record.msg).startswith("An unhandled error occurred while syncing"):
             return True
         error = sys.exc_info()[1]
-        return not isinstance(error, (AuthError, UserError, Stopped))
+        if isinstance(error, (AuthError, UserError, Stopped)):
+            return False
+        # The record limit of ``--test`` (a dry run of one record per stream) ends each stream
+        # with the SDK's own abort, paused or (full-table streams) "failed": not an error.
+        return not (
+            isinstance(error, MaxRecordsLimitException)
+            or isinstance(error.__cause__ if error else None, MaxRecordsLimitException)
+        )
 
 
 _EXPECTED_FAILURES = _ExpectedFailureFilter()

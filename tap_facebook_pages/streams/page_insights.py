@@ -41,6 +41,7 @@ from tap_facebook_pages.rejections import (
 )
 from tap_facebook_pages.retired import Isolation, isolate_rejected
 from tap_facebook_pages.run import Failure
+from tap_facebook_pages.stopping import Stopped
 from tap_facebook_pages.streams.base import GraphStream
 from tap_facebook_pages.windows import (
     end_time_for,
@@ -485,7 +486,7 @@ class PageInsightsStream(GraphStream):
             last_day = window.until - datetime.timedelta(days=1)
             try:
                 rows = self._window_rows(window)
-            except AuthError:
+            except (AuthError, Stopped):
                 raise
             except PagePermissionError as error:
                 self.logger.warning(
