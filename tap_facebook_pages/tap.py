@@ -241,6 +241,13 @@ def _config_schema() -> dict[str, Any]:
             description="Longest single wait after a rate-limit error or at high usage.",
         ),
         th.Property(
+            "request_timeout_seconds",
+            th.NumberType(minimum=1, maximum=600),
+            default=60,
+            title="Request Timeout Seconds",
+            description="Connect and read timeout of one Graph request (1-600).",
+        ),
+        th.Property(
             "max_concurrency",
             th.IntegerType(minimum=1, maximum=32),
             default=4,
@@ -333,6 +340,7 @@ class TapFacebookPages(Tap):
             max_retries=int(config.get("max_retries") or 5),
             backoff_base_seconds=float(config.get("backoff_base_seconds", 1.0)),
             max_throttle_wait_seconds=float(config.get("max_throttle_wait_seconds", 900)),
+            timeout_seconds=float(config.get("request_timeout_seconds") or 60),
             redactor=self.redactor,
             logger=self.logger.getChild("graph"),
         )
