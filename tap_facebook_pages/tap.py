@@ -22,7 +22,7 @@ from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_permissions
 from tap_facebook_pages.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.run import RunReport
-from tap_facebook_pages.settings import Settings, UserError
+from tap_facebook_pages.settings import HISTORY_DAYS, MAX_LOOKBACK_DAYS, Settings, UserError
 from tap_facebook_pages.streams.content import (
     PostInsightsStream,
     PostsStream,
@@ -101,28 +101,39 @@ def _config_schema() -> dict[str, Any]:
             th.ArrayType(th.StringType(nullable=False)),
             title="Page IDs",
             description=(
-                "Restrict extraction to these pages. Default: every page the token can ANALYZE. "
-                "Pages missing from /me/accounts (business-linked) are looked up directly."
+                "Restrict extraction to these pages (a repeated id is read once). Default: every "
+                "page the token can ANALYZE. Pages missing from /me/accounts (business-linked) "
+                "are looked up directly."
             ),
         ),
         th.Property(
             "start_date",
             th.DateType,
             title="Start Date",
-            description="First day to extract when there is no bookmark. Default: 90 days ago.",
+            description=(
+                "First day to extract when there is no bookmark (YYYY-MM-DD). Default: 90 days "
+                f"ago. A date more than {HISTORY_DAYS} days ago starts at {HISTORY_DAYS} days "
+                "ago instead, with a warning: the Graph API keeps about two years of insights."
+            ),
         ),
         th.Property(
             "end_date",
             th.DateType,
             title="End Date",
-            description="Last day to extract (inclusive). Default: the last complete Pacific day.",
+            description=(
+                "Last day to extract (inclusive, YYYY-MM-DD), within the last "
+                f"{HISTORY_DAYS} days. Default: the last complete Pacific day."
+            ),
         ),
         th.Property(
             "lookback_days",
-            th.IntegerType(minimum=0),
+            th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
             default=3,
             title="Lookback Days",
-            description="Re-read this many days before the bookmark on every run, for late data.",
+            description=(
+                "Re-read this many days before the bookmark on every run, for late data "
+                f"(0-{MAX_LOOKBACK_DAYS})."
+            ),
         ),
         th.Property(
             "window_days",
@@ -170,12 +181,12 @@ def _config_schema() -> dict[str, Any]:
         ),
         th.Property(
             "posts_lookback_days",
-            th.IntegerType(minimum=0),
+            th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
             default=28,
             title="Posts Lookback Days",
             description=(
                 "Posts and reels (and their insights) are re-read for every object created "
-                "within this many days before end_date, plus any new one."
+                f"within this many days before end_date, plus any new one (0-{MAX_LOOKBACK_DAYS})."
             ),
         ),
         th.Property(
@@ -228,17 +239,17 @@ def _config_schema() -> dict[str, Any]:
         ),
         th.Property(
             "backoff_base_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=60),
             default=1.0,
             title="Backoff Base Seconds",
-            description="Exponential backoff base: waits are uniform(0, base * 2**attempt).",
+            description="Exponential backoff base, 0-60: waits are uniform(0, base * 2**attempt).",
         ),
         th.Property(
             "max_throttle_wait_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=86400),
             default=900,
             title="Max Throttle Wait Seconds",
-            description="Longest single wait after a rate-limit error or at high usage.",
+            description="Longest single wait after a rate-limit error or at high usage (0-86400).",
         ),
         th.Property(
             "request_timeout_seconds",
