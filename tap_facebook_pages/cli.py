@@ -9,6 +9,7 @@ import sys
 from tap_facebook_pages.graph.redact import REDACTOR
 from tap_facebook_pages.settings import UserError
 from tap_facebook_pages.tap import TapFacebookPages
+from tap_facebook_pages.validation import check_cli_inputs, clean
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter
 
@@ -29,14 +30,20 @@ def limit_malloc_arenas() -> bool:
         return False
 
 
+def check_inputs(argv: list[str]) -> None:
+    """The --config/--state/--catalog files, read and checked before the SDK parses them."""
+    check_cli_inputs(argv, TapFacebookPages)
+
+
 def main() -> None:
     """Run the tap. Expected conditions (bad config, dead token, failed pages) exit non-zero
     with one line on stderr and no traceback."""
     limit_malloc_arenas()
     try:
+        check_inputs(sys.argv[1:])
         TapFacebookPages.cli()
     except UserError as error:
-        message = REDACTOR.redact(str(error))
+        message = REDACTOR.redact(clean(str(error)))
         sys.stderr.write(f"tap-facebook-pages: error: {message}\n")
         sys.stderr.flush()
         sys.exit(error.exit_code)

@@ -31,6 +31,7 @@ from tap_facebook_pages.streams.content import (
 )
 from tap_facebook_pages.streams.page_insights import PageInsightsStream
 from tap_facebook_pages.streams.pages import PagesStream
+from tap_facebook_pages.validation import check_tap_inputs
 from tap_facebook_pages.writer import BufferedMsgSpecWriter, EncodedStateWriter
 
 SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
@@ -101,9 +102,10 @@ def _config_schema() -> dict[str, Any]:
             th.ArrayType(th.StringType(nullable=False)),
             title="Page IDs",
             description=(
-                "Restrict extraction to these pages (a repeated id is read once). Default: every "
-                "page the token can ANALYZE. Pages missing from /me/accounts (business-linked) "
-                "are looked up directly."
+                "Restrict extraction to these pages (numeric ids; a repeated id is read once). "
+                "Default: every page the token can ANALYZE. Pages missing from /me/accounts "
+                "(business-linked) are looked up directly. An empty list is an error: remove "
+                "the setting to read every page."
             ),
         ),
         th.Property(
@@ -149,7 +151,8 @@ def _config_schema() -> dict[str, Any]:
             title="Page Metrics",
             description=(
                 "Page insights metrics to request (all in one call per window). Retired names are "
-                "replaced by their live successor or skipped; see catalog/METRICS.md."
+                "replaced by their live successor or skipped; see catalog/METRICS.md. An empty "
+                "list is an error: remove the setting to use the defaults."
             ),
         ),
         th.Property(
@@ -157,7 +160,10 @@ def _config_schema() -> dict[str, Any]:
             th.ArrayType(th.StringType(allowed_values=["day", "week", "days_28"])),
             default=["day"],
             title="Periods",
-            description="Periods to request: day, week and/or days_28.",
+            description=(
+                "Periods to request: day, week and/or days_28. An empty list is an error: remove "
+                "the setting to use the default."
+            ),
         ),
         th.Property(
             "breakdowns",
@@ -176,7 +182,8 @@ def _config_schema() -> dict[str, Any]:
             title="Post Metrics",
             description=(
                 "Lifetime post insights metrics (post_insights stream), requested by field "
-                "expansion on the posts listing. Retired names are replaced or skipped."
+                "expansion on the posts listing. Retired names are replaced or skipped. An empty "
+                "list is an error: remove the setting to use the defaults."
             ),
         ),
         th.Property(
@@ -196,7 +203,8 @@ def _config_schema() -> dict[str, Any]:
             title="Reel Metrics",
             description=(
                 "Lifetime reel metrics (reel_insights stream), requested by video_insights field "
-                "expansion on the video_reels listing. Retired names are replaced or skipped."
+                "expansion on the video_reels listing. Retired names are replaced or skipped. An "
+                "empty list is an error: remove the setting to use the defaults."
             ),
         ),
         th.Property(
@@ -204,14 +212,17 @@ def _config_schema() -> dict[str, Any]:
             th.StringType(nullable=False),
             default="v25.0",
             title="API Version",
-            description="Graph API version used in the URL path.",
+            description="Graph API version used in the URL path, like v25.0.",
         ),
         th.Property(
             "api_base_url",
             th.StringType(nullable=False),
             default="https://graph.facebook.com",
             title="API Base URL",
-            description="Graph API base URL (point it at a sandbox for tests and pipelines).",
+            description=(
+                "Graph API base URL, http:// or https:// and a host (point it at a sandbox for "
+                "tests and pipelines)."
+            ),
         ),
         th.Property(
             "app_secret",
@@ -311,6 +322,7 @@ class TapFacebookPages(Tap):
         install_redaction(self.redactor)
         type(self)._current = self
         _ = self.report  # the run's clock starts here (after imports, before discovery)
+        check_tap_inputs(type(self), kwargs, self.logger)  # one clear ConfigError, no traceback
         super().__init__(*args, **kwargs)
         self._state_writer = EncodedStateWriter(self.message_writer)
 
