@@ -30,6 +30,34 @@ def limit_malloc_arenas() -> bool:
         return False
 
 
+class StdoutClosedError(UserError):
+    """stdout is closed or read-only at start: the Singer messages could go nowhere."""
+
+    exit_code = 1
+
+
+def check_stdout() -> None:
+    """Refuse to start when stdout is closed (``>&-``) or not writable."""
+    stream = sys.stdout
+    writable = stream is not None  # Python sets it to None when fd 1 is closed at start
+    if stream is sys.__stdout__ and stream is not None:
+        try:
+            fd = stream.fileno()
+            os.fstat(fd)
+            if hasattr(os, "O_ACCMODE"):
+                import fcntl  # noqa: PLC0415 - POSIX only
+
+                writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+        except (OSError, ValueError):
+            writable = False
+    if not writable:
+        msg = (
+            "cannot write to stdout (it is closed or read-only): the tap writes its Singer "
+            "messages there; run it with stdout open, e.g. piped to a target"
+        )
+        raise StdoutClosedError(msg)
+
+
 def check_inputs(argv: list[str]) -> None:
     """The --config/--state/--catalog files, read and checked before the SDK parses them."""
     check_cli_inputs(argv, TapFacebookPages)
@@ -40,6 +68,7 @@ def main() -> None:
     with one line on stderr and no traceback."""
     limit_malloc_arenas()
     try:
+        check_stdout()
         check_inputs(sys.argv[1:])
         TapFacebookPages.cli()
     except UserError as error:

@@ -49,6 +49,7 @@ class Case:
     expected: tuple[str, ...]
     code: int = 2
     env: dict[str, str] = field(default_factory=dict)
+    close_stdout: bool = False
 
 
 def config_case(id_: str, text: str, *expected: str) -> Case:
@@ -202,6 +203,15 @@ WARNING_CASES = [
     ),
 ]
 
+STDOUT_CLOSED = Case(
+    "stdout-closed",
+    {"c.json": cfg()},
+    ["--config", "c.json"],
+    ("cannot write to stdout",),
+    code=1,
+    close_stdout=True,
+)
+
 
 def _run(case: Case, root: Path) -> subprocess.CompletedProcess[str]:
     where = root / case.id
@@ -214,6 +224,8 @@ def _run(case: Case, root: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_FACEBOOK_PAGES_")}
     env.update(case.env)
     command = [sys.executable, "-m", "tap_facebook_pages", *case.args]
+    if case.close_stdout:  # as `tap-facebook-pages --config c.json >&-`
+        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
     try:
         return subprocess.run(
             command, cwd=where, env=env, capture_output=True, text=True, timeout=90, check=False
@@ -226,7 +238,7 @@ def _run(case: Case, root: Path) -> subprocess.CompletedProcess[str]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every case run once, a few at a time (each run is a fresh interpreter)."""
     root = tmp_path_factory.mktemp("cli")
-    cases = [*ERROR_CASES, *WARNING_CASES]
+    cases = [*ERROR_CASES, *WARNING_CASES, STDOUT_CLOSED]
     with ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2) * 2)) as pool:
         done = pool.map(lambda case: (case.id, _run(case, root)), cases)
         return dict(done)
@@ -237,7 +249,7 @@ def _assert_no_secrets(proc: subprocess.CompletedProcess[str]) -> None:
         assert secret not in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [*ERROR_CASES, STDOUT_CLOSED], ids=lambda c: c.id)
 def test_bad_input_is_one_clear_line(case: Case, runs: dict) -> None:
     proc = runs[case.id]
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
