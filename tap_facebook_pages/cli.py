@@ -11,6 +11,7 @@ from tap_facebook_pages.graph.redact import REDACTOR
 from tap_facebook_pages.settings import UserError
 from tap_facebook_pages.stopping import PROG, Stopped
 from tap_facebook_pages.tap import TapFacebookPages
+from tap_facebook_pages.validation import check_cli_inputs, clean
 from tap_facebook_pages.writer import flush_stdout
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter
@@ -46,14 +47,49 @@ def run_stoppable(run: Callable[[], object]) -> None:
         sys.exit(error.exit_code)
 
 
+class StdoutClosedError(UserError):
+    """stdout is closed or read-only at start: the Singer messages could go nowhere."""
+
+    exit_code = 1
+
+
+def check_stdout() -> None:
+    """Refuse to start when stdout is closed (``>&-``) or not writable."""
+    stream = sys.stdout
+    writable = stream is not None  # Python sets it to None when fd 1 is closed at start
+    if stream is sys.__stdout__ and stream is not None:
+        try:
+            fd = stream.fileno()
+            os.fstat(fd)
+            if hasattr(os, "O_ACCMODE"):
+                import fcntl  # noqa: PLC0415 - POSIX only
+
+                writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+        except (OSError, ValueError):
+            writable = False
+    if not writable:
+        msg = (
+            "cannot write to stdout (it is closed or read-only): the tap writes its Singer "
+            "messages there; run it with stdout open, e.g. piped to a target"
+        )
+        raise StdoutClosedError(msg)
+
+
+def check_inputs(argv: list[str]) -> None:
+    """The --config/--state/--catalog files, read and checked before the SDK parses them."""
+    check_cli_inputs(argv, TapFacebookPages)
+
+
 def main() -> None:
     """Run the tap. Expected conditions (bad config, dead token, failed pages) exit non-zero
     with one line on stderr and no traceback."""
     limit_malloc_arenas()
     try:
+        check_stdout()
+        check_inputs(sys.argv[1:])
         run_stoppable(TapFacebookPages.cli)
     except UserError as error:
-        message = REDACTOR.redact(str(error))
+        message = REDACTOR.redact(clean(str(error)))
         sys.stderr.write(f"tap-facebook-pages: error: {message}\n")
         sys.stderr.flush()
         sys.exit(error.exit_code)

@@ -13,6 +13,8 @@ from tap_facebook_pages.windows import last_complete_day
 
 DEFAULT_START_DAYS = 90
 DEFAULT_POSTS_LOOKBACK_DAYS = 28
+MAX_LOOKBACK_DAYS = 730
+HISTORY_DAYS = 760  # the Graph API keeps about two years of insights
 
 
 class UserError(Exception):
@@ -169,7 +171,23 @@ class Settings:
         end_default = today - datetime.timedelta(days=1) if today else last_complete_day()
         explicit_end = _date(config.get("end_date"), "end_date")
         end_date = explicit_end or end_default
+        oldest = end_default + datetime.timedelta(days=1 - HISTORY_DAYS)
+        if end_date < oldest:
+            msg = (
+                f"end_date {end_date} is more than {HISTORY_DAYS} days ago and the Graph API "
+                f"keeps about two years of insights; use {oldest} or later"
+            )
+            raise ConfigError(msg)
         explicit_start = _date(config.get("start_date"), "start_date")
+        if explicit_start is not None and explicit_start < oldest:
+            logger.warning(
+                "start_date %s is more than %d days ago and the Graph API keeps about two years "
+                "of insights: starting at %s instead.",
+                explicit_start,
+                HISTORY_DAYS,
+                oldest,
+            )
+            explicit_start = oldest
         start_date = explicit_start or (
             end_default + datetime.timedelta(days=1) - datetime.timedelta(days=DEFAULT_START_DAYS)
         )
@@ -181,16 +199,19 @@ class Settings:
             msg = f"window_days must be between 1 and 90, not {window_days}"
             raise ConfigError(msg)
         lookback = int(config.get("lookback_days", 3))
-        if lookback < 0:
-            msg = f"lookback_days must be 0 or more, not {lookback}"
+        if not 0 <= lookback <= MAX_LOOKBACK_DAYS:
+            msg = f"lookback_days must be between 0 and {MAX_LOOKBACK_DAYS}, not {lookback}"
             raise ConfigError(msg)
         periods = tuple(config.get("periods") or ("day",))
         names = config.get("page_metrics") or catalog.defaults("PAGE")
         page_ids = config.get("page_ids") or None
         posts_lookback = config.get("posts_lookback_days")
         posts_lookback = DEFAULT_POSTS_LOOKBACK_DAYS if posts_lookback is None else posts_lookback
-        if int(posts_lookback) < 0:
-            msg = f"posts_lookback_days must be 0 or more, not {posts_lookback}"
+        if not 0 <= int(posts_lookback) <= MAX_LOOKBACK_DAYS:
+            msg = (
+                f"posts_lookback_days must be between 0 and {MAX_LOOKBACK_DAYS}, "
+                f"not {posts_lookback}"
+            )
             raise ConfigError(msg)
         content_plans = {
             setting: plan_metrics(
@@ -219,7 +240,7 @@ class Settings:
                 logger=logger,
                 setting="page_metrics",
             ),
-            page_ids=tuple(str(p) for p in page_ids) if page_ids else None,
+            page_ids=tuple(dict.fromkeys(str(p) for p in page_ids)) if page_ids else None,
             breakdowns=tuple(config.get("breakdowns") or ()),
             post_metrics=content_plans["post_metrics"],
             posts_lookback_days=int(posts_lookback),

@@ -23,7 +23,7 @@ from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_permissions
 from tap_facebook_pages.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.run import Failure, RunReport
-from tap_facebook_pages.settings import Settings, UserError
+from tap_facebook_pages.settings import HISTORY_DAYS, MAX_LOOKBACK_DAYS, Settings, UserError
 from tap_facebook_pages.stopping import STOP, Stopped
 from tap_facebook_pages.streams.content import (
     PostInsightsStream,
@@ -33,6 +33,7 @@ from tap_facebook_pages.streams.content import (
 )
 from tap_facebook_pages.streams.page_insights import PageInsightsStream
 from tap_facebook_pages.streams.pages import PagesStream
+from tap_facebook_pages.validation import check_tap_inputs
 from tap_facebook_pages.writer import BufferedMsgSpecWriter, EncodedStateWriter
 
 SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
@@ -103,28 +104,40 @@ def _config_schema() -> dict[str, Any]:
             th.ArrayType(th.StringType(nullable=False)),
             title="Page IDs",
             description=(
-                "Restrict extraction to these pages. Default: every page the token can ANALYZE. "
-                "Pages missing from /me/accounts (business-linked) are looked up directly."
+                "Restrict extraction to these pages (numeric ids; a repeated id is read once). "
+                "Default: every page the token can ANALYZE. Pages missing from /me/accounts "
+                "(business-linked) are looked up directly. An empty list is an error: remove "
+                "the setting to read every page."
             ),
         ),
         th.Property(
             "start_date",
             th.DateType,
             title="Start Date",
-            description="First day to extract when there is no bookmark. Default: 90 days ago.",
+            description=(
+                "First day to extract when there is no bookmark (YYYY-MM-DD). Default: 90 days "
+                f"ago. A date more than {HISTORY_DAYS} days ago starts at {HISTORY_DAYS} days "
+                "ago instead, with a warning: the Graph API keeps about two years of insights."
+            ),
         ),
         th.Property(
             "end_date",
             th.DateType,
             title="End Date",
-            description="Last day to extract (inclusive). Default: the last complete Pacific day.",
+            description=(
+                "Last day to extract (inclusive, YYYY-MM-DD), within the last "
+                f"{HISTORY_DAYS} days. Default: the last complete Pacific day."
+            ),
         ),
         th.Property(
             "lookback_days",
-            th.IntegerType(minimum=0),
+            th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
             default=3,
             title="Lookback Days",
-            description="Re-read this many days before the bookmark on every run, for late data.",
+            description=(
+                "Re-read this many days before the bookmark on every run, for late data "
+                f"(0-{MAX_LOOKBACK_DAYS})."
+            ),
         ),
         th.Property(
             "window_days",
@@ -140,7 +153,8 @@ def _config_schema() -> dict[str, Any]:
             title="Page Metrics",
             description=(
                 "Page insights metrics to request (all in one call per window). Retired names are "
-                "replaced by their live successor or skipped; see catalog/METRICS.md."
+                "replaced by their live successor or skipped; see catalog/METRICS.md. An empty "
+                "list is an error: remove the setting to use the defaults."
             ),
         ),
         th.Property(
@@ -148,7 +162,10 @@ def _config_schema() -> dict[str, Any]:
             th.ArrayType(th.StringType(allowed_values=["day", "week", "days_28"])),
             default=["day"],
             title="Periods",
-            description="Periods to request: day, week and/or days_28.",
+            description=(
+                "Periods to request: day, week and/or days_28. An empty list is an error: remove "
+                "the setting to use the default."
+            ),
         ),
         th.Property(
             "breakdowns",
@@ -167,17 +184,18 @@ def _config_schema() -> dict[str, Any]:
             title="Post Metrics",
             description=(
                 "Lifetime post insights metrics (post_insights stream), requested by field "
-                "expansion on the posts listing. Retired names are replaced or skipped."
+                "expansion on the posts listing. Retired names are replaced or skipped. An empty "
+                "list is an error: remove the setting to use the defaults."
             ),
         ),
         th.Property(
             "posts_lookback_days",
-            th.IntegerType(minimum=0),
+            th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
             default=28,
             title="Posts Lookback Days",
             description=(
                 "Posts and reels (and their insights) are re-read for every object created "
-                "within this many days before end_date, plus any new one."
+                f"within this many days before end_date, plus any new one (0-{MAX_LOOKBACK_DAYS})."
             ),
         ),
         th.Property(
@@ -187,7 +205,8 @@ def _config_schema() -> dict[str, Any]:
             title="Reel Metrics",
             description=(
                 "Lifetime reel metrics (reel_insights stream), requested by video_insights field "
-                "expansion on the video_reels listing. Retired names are replaced or skipped."
+                "expansion on the video_reels listing. Retired names are replaced or skipped. An "
+                "empty list is an error: remove the setting to use the defaults."
             ),
         ),
         th.Property(
@@ -195,14 +214,17 @@ def _config_schema() -> dict[str, Any]:
             th.StringType(nullable=False),
             default="v25.0",
             title="API Version",
-            description="Graph API version used in the URL path.",
+            description="Graph API version used in the URL path, like v25.0.",
         ),
         th.Property(
             "api_base_url",
             th.StringType(nullable=False),
             default="https://graph.facebook.com",
             title="API Base URL",
-            description="Graph API base URL (point it at a sandbox for tests and pipelines).",
+            description=(
+                "Graph API base URL, http:// or https:// and a host (point it at a sandbox for "
+                "tests and pipelines)."
+            ),
         ),
         th.Property(
             "app_secret",
@@ -230,17 +252,24 @@ def _config_schema() -> dict[str, Any]:
         ),
         th.Property(
             "backoff_base_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=60),
             default=1.0,
             title="Backoff Base Seconds",
-            description="Exponential backoff base: waits are uniform(0, base * 2**attempt).",
+            description="Exponential backoff base, 0-60: waits are uniform(0, base * 2**attempt).",
         ),
         th.Property(
             "max_throttle_wait_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=86400),
             default=900,
             title="Max Throttle Wait Seconds",
-            description="Longest single wait after a rate-limit error or at high usage.",
+            description="Longest single wait after a rate-limit error or at high usage (0-86400).",
+        ),
+        th.Property(
+            "request_timeout_seconds",
+            th.NumberType(minimum=1, maximum=600),
+            default=60,
+            title="Request Timeout Seconds",
+            description="Connect and read timeout of one Graph request (1-600).",
         ),
         th.Property(
             "max_concurrency",
@@ -296,6 +325,7 @@ class TapFacebookPages(Tap):
         type(self)._current = self
         STOP.reset()
         _ = self.report  # the run's clock starts here (after imports, before discovery)
+        check_tap_inputs(type(self), kwargs, self.logger)  # one clear ConfigError, no traceback
         super().__init__(*args, **kwargs)
         self._state_writer = EncodedStateWriter(self.message_writer)
 
@@ -336,6 +366,7 @@ class TapFacebookPages(Tap):
             max_retries=int(config.get("max_retries") or 5),
             backoff_base_seconds=float(config.get("backoff_base_seconds", 1.0)),
             max_throttle_wait_seconds=float(config.get("max_throttle_wait_seconds", 900)),
+            timeout_seconds=float(config.get("request_timeout_seconds") or 60),
             redactor=self.redactor,
             logger=self.logger.getChild("graph"),
         )
