@@ -117,7 +117,7 @@ def _summary_count(edge: Any) -> int | None:
         return None
     summary = edge.get("summary")
     count = summary.get("total_count") if isinstance(summary, dict) else None
-    return count if isinstance(count, int) else None
+    return count if type(count) is int else None
 
 
 def _metadata(node: dict[str, Any], insights_field: str) -> dict[str, Any]:
@@ -129,20 +129,35 @@ def _metadata(node: dict[str, Any], insights_field: str) -> dict[str, Any]:
     }
 
 
+def _text(value: Any) -> str | None:
+    """A string field as the API sent it; anything else is null (the raw node keeps it in
+    ``metadata``)."""
+    return value if isinstance(value, str) else None
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
 def post_row(node: dict[str, Any], page_id: str) -> dict[str, Any]:
-    """A ``posts`` row from one node of the ``/{page-id}/posts`` listing."""
+    """A ``posts`` row from one node of the ``/{page-id}/posts`` listing; every field of its
+    schema's type (a field of another type is null here and kept as sent in ``metadata``)."""
     shares = node.get("shares")
-    share_count = shares.get("count") if isinstance(shares, dict) else None
+    share_count = _count(shares.get("count")) if isinstance(shares, dict) else None
     return {
         "id": str(node.get("id")),
         "page_id": page_id,
-        "message": node.get("message"),
+        "message": _text(node.get("message")),
         "created_time": graph_time(node.get("created_time")),
         "updated_time": graph_time(node.get("updated_time")),
-        "permalink_url": node.get("permalink_url"),
-        "status_type": node.get("status_type"),
-        "is_published": node.get("is_published"),
-        "shares_count": share_count if isinstance(share_count, int) else 0,
+        "permalink_url": _text(node.get("permalink_url")),
+        "status_type": _text(node.get("status_type")),
+        "is_published": _flag(node.get("is_published")),
+        "shares_count": share_count if share_count is not None else 0,
         "reactions_count": _summary_count(node.get("reactions")),
         "comments_count": _summary_count(node.get("comments")),
         "metadata": _metadata(node, "insights"),
@@ -155,12 +170,14 @@ def reel_row(node: dict[str, Any], page_id: str) -> dict[str, Any]:
     return {
         "id": str(node.get("id")),
         "page_id": page_id,
-        "description": node.get("description"),
-        "title": node.get("title"),
+        "description": _text(node.get("description")),
+        "title": _text(node.get("title")),
         "created_time": graph_time(node.get("created_time")),
         "updated_time": graph_time(node.get("updated_time")),
-        "permalink_url": node.get("permalink_url"),
-        "length": length if isinstance(length, (int, float)) else None,
+        "permalink_url": _text(node.get("permalink_url")),
+        "length": length
+        if isinstance(length, (int, float)) and not isinstance(length, bool)
+        else None,
         "metadata": _metadata(node, "video_insights"),
     }
 

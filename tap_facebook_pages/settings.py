@@ -224,6 +224,16 @@ class Settings:
             )
             for setting, level in (("post_metrics", "POST"), ("reel_metrics", "REEL"))
         }
+        page_plan = plan_metrics(
+            names, periods, level="PAGE", catalog=catalog, logger=logger, setting="page_metrics"
+        )
+        if not page_plan.requests:
+            msg = (
+                f"page_metrics: no metric is left to request with periods {','.join(periods)} "
+                "(each was retired or does not answer those periods; see the warnings above and "
+                "catalog/METRICS.md)"
+            )
+            raise ConfigError(msg)
         return cls(
             start_date=start_date,
             start_date_explicit=explicit_start is not None,
@@ -232,14 +242,7 @@ class Settings:
             lookback_days=lookback,
             window_days=window_days,
             periods=periods,
-            page_metrics=plan_metrics(
-                names,
-                periods,
-                level="PAGE",
-                catalog=catalog,
-                logger=logger,
-                setting="page_metrics",
-            ),
+            page_metrics=page_plan,
             page_ids=tuple(dict.fromkeys(str(p) for p in page_ids)) if page_ids else None,
             breakdowns=tuple(config.get("breakdowns") or ()),
             post_metrics=content_plans["post_metrics"],

@@ -533,6 +533,9 @@ class TapFacebookPages(Tap):
         """
         summary = self.report.summary()
         vanished = self._vanished_pages() if "discovery" in self.__dict__ else []
+        missing_streams = self._missing_catalog_streams()
+        if missing_streams:
+            summary["missing_streams"] = missing_streams
         if vanished:
             summary["vanished_pages"] = vanished
         if "graph" in self.__dict__:
@@ -549,6 +552,26 @@ class TapFacebookPages(Tap):
             lines = "; ".join(f.line() for f in failures)
             msg = f"{len(failures)} unit(s) of work failed, the rest was loaded: {lines}"
             raise RunFailedError(msg)
+
+    def _missing_catalog_streams(self) -> list[str]:
+        """Streams the input catalog selects that this run did not discover, each warned."""
+        catalog = self._input_catalog
+        if catalog is None or "discovery" not in self.__dict__:
+            return []
+        known = set(self.streams)
+        missing = []
+        for entry in catalog.streams:
+            name = entry.tap_stream_id
+            if name in known or not entry.metadata.root.selected:
+                continue
+            self.logger.warning(
+                "The catalog selects stream %s, which this run did not discover (a page the "
+                "token no longer lists or can ANALYZE?): nothing was read for it. Rediscover "
+                "the catalog, or check the token user's role on the page.",
+                name,
+            )
+            missing.append(name)
+        return missing
 
     def _vanished_pages(self) -> list[str]:
         """Pages this run's state has insights bookmarks for that discovery no longer returns

@@ -17,7 +17,7 @@ from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
 from tap_facebook_pages.settings import plan_metrics
-from tests.helpers import parse_messages, run_tap, sandbox_config
+from tests.helpers import insights_only, parse_messages, run_tap, sandbox_config, select_catalog
 
 TODAY = dt.date(2026, 11, 20)
 P1, P2, P3 = "100000000000001", "100000000000002", "100000000000003"
@@ -330,3 +330,27 @@ def test_connection_test_is_quiet_on_a_healthy_config(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "ERROR" not in proc.stderr
     assert "connection test: token accepted" in proc.stderr
+
+
+def test_periods_that_leave_no_metric_are_a_config_error(tmp_path: Path) -> None:
+    """Issue 12 #11: periods that leave no metric read nothing and exited 0."""
+    config = {"sandbox": True, "page_metrics": ["page_daily_follows"], "periods": ["week"]}
+    proc = _cli(config, tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("tap-facebook-pages: error: page_metrics: no metric is left")
+
+
+def test_a_selected_stream_that_no_longer_exists_is_named(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 (low): a catalog stream that discovery no longer returns was ignored silently."""
+    config = sandbox_config(sandbox.url, **RANGE)
+    catalog = select_catalog(config, insights_only)
+    sandbox.configure(faults={"vanished_pages": [P2]})
+    with caplog.at_level("WARNING"):
+        run_tap(config, catalog=catalog)
+    assert any(
+        f"catalog selects stream page_insights_{P2}" in r.getMessage() for r in caplog.records
+    )
