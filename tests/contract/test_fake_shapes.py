@@ -77,3 +77,20 @@ def test_batch_items_are_shaped_like_8_1() -> None:
         assert ours["headers"] == theirs["headers"]
     assert error == b.BATCH_EXAMPLE[1]
     assert b.www_authenticate(b.INVALID_METRIC_100) == b.BATCH_EXAMPLE[1]["headers"][0]["value"]
+
+
+def test_paging_links_carry_the_parameters_of_the_real_ones() -> None:
+    """§1.2 Example A and §2.2: ``access_token, metric, period, since, until``, in that order."""
+    ours = b.insights_body(
+        b.P1,
+        b.PAGE_TOKENS[b.P1],
+        ["page_post_engagements"],
+        dt.date(2026, 6, 1),
+        dt.date(2026, 6, 4),
+        lambda metric, period, day: 1,
+        period="day",
+    )["paging"]
+    for real in (b.EXAMPLE_A["paging"], b.POST_INSIGHTS_LIFETIME["paging"]):
+        for link in ("previous", "next"):
+            names = [k for k, _ in parse_qsl(urlsplit(real[link]).query)]
+            assert names == [k for k, _ in parse_qsl(urlsplit(ours[link]).query)]
