@@ -94,7 +94,8 @@ def test_an_expired_user_token_stops_the_run_at_discovery(
     """§6.3 190/463 with ``WWW-Authenticate … invalid_token`` on /me/accounts: the tap's
     AuthFailedError, one line naming 190/463, exit 2, no insights call."""
     graph.accounts_answer = error_answer(400, b.EXPIRED_190_463)
-    cfg = make_config(page_ids=[])
+    cfg = make_config()
+    cfg.pop("page_ids", None)  # every page the token lists
     with (
         contextlib.redirect_stdout(io.StringIO()),
         pytest.raises(AuthFailedError, match="code 190/463") as raised,
