@@ -354,3 +354,46 @@ def test_a_selected_stream_that_no_longer_exists_is_named(
     assert any(
         f"catalog selects stream page_insights_{P2}" in r.getMessage() for r in caplog.records
     )
+
+
+def test_state_semantics_new_metric_future_bookmark_and_past_range(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 #7: state must not silently narrow what is read."""
+    two = ["page_post_engagements", "page_views_total"]
+    first = run_tap(sandbox_config(sandbox.url, page_ids=[P1], page_metrics=two, **RANGE))
+    state = first.last_state
+    assert state["bookmarks"][f"page_insights_{P1}"]["metrics"] == sorted(two)
+
+    # A metric added later is read from start_date, not only for lookback_days.
+    three = [*two, "page_total_actions"]
+    again = run_tap(
+        sandbox_config(sandbox.url, page_ids=[P1], page_metrics=three, **RANGE), state=state
+    )
+    rows = again.records[f"page_insights_{P1}"]
+    assert _values(rows, "page_total_actions") == _expected(P1, "page_total_actions")
+    assert {r["date"] for r in rows if r["metric"] == "page_post_engagements"} == {
+        str(d) for d in DAYS[-3:]
+    }
+
+    # An explicit past range before the bookmark is read, and the bookmark does not move back.
+    past = {"start_date": "2026-05-01", "end_date": "2026-05-03"}
+    old = run_tap(sandbox_config(sandbox.url, page_ids=[P1], page_metrics=two, **past), state=state)
+    assert {r["date"] for r in old.records[f"page_insights_{P1}"]} == {
+        "2026-05-01",
+        "2026-05-02",
+        "2026-05-03",
+    }
+    bookmark = old.last_state["bookmarks"][f"page_insights_{P1}"]["replication_key_value"]
+    assert bookmark == state["bookmarks"][f"page_insights_{P1}"]["replication_key_value"]
+
+    # A bookmark in the future (no end_date) is clamped with a WARNING instead of stopping
+    # the page until that date.
+    future = json.loads(json.dumps(state))
+    future["bookmarks"][f"page_insights_{P1}"]["replication_key_value"] = (
+        "2031-01-01T08:00:00+00:00"
+    )
+    with caplog.at_level("WARNING"):
+        run_tap(sandbox_config(sandbox.url, page_ids=[P1], page_metrics=two), state=future)
+    assert any("after the last complete day" in r.getMessage() for r in caplog.records)
+    assert any(r["path"].endswith("/insights") for r in sandbox.requests)
