@@ -418,3 +418,15 @@ def test_a_slow_down_reading_spaces_calls_and_never_postpones_them() -> None:
         clock.now += 0.01
         pacer.wait("42")
     assert pacer.wait("42")[0] == 0
+
+
+def test_api_error_text_is_one_clean_line() -> None:
+    """Issue 12 (low): API error text was printed raw (newlines, ANSI escapes)."""
+    body = json.dumps(
+        {"error": {"message": "bad\n\x1b[31mred\x1b[0m\r\nthing", "code": 100, "type": "x"}}
+    )
+    _, error = interpret_response(400, body, path="/1/insights")
+    assert error is not None
+    assert "\n" not in error.describe()
+    assert "\x1b" not in error.describe()
+    assert error.message.startswith("bad")

@@ -397,3 +397,15 @@ def test_state_semantics_new_metric_future_bookmark_and_past_range(
         run_tap(sandbox_config(sandbox.url, page_ids=[P1], page_metrics=two), state=future)
     assert any("after the last complete day" in r.getMessage() for r in caplog.records)
     assert any(r["path"].endswith("/insights") for r in sandbox.requests)
+
+
+def test_discovery_finding_no_page_is_one_line_exit_1(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Issue 12 #6: discovery finding 0 pages exited 0 having read nothing."""
+    sandbox.configure(faults={"vanished_pages": [P1, P2, P3]})
+    proc = _cli(sandbox_config(sandbox.url, **RANGE), tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("tap-facebook-pages: error: the token can read no Facebook page")
