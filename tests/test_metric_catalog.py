@@ -15,6 +15,7 @@ import pytest
 
 from tap_facebook_pages.metrics import LEVELS, STATUSES, Metric, load_catalog
 from tap_facebook_pages.settings import plan_metrics
+from tests.live_probe import PROBE_ANSWERED, PROBE_INVALID, PROBE_MONETIZATION
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS_DIR = ROOT / "tap_facebook_pages" / "metrics"
@@ -22,99 +23,7 @@ RENDER_SCRIPT = ROOT / "scripts" / "render_metrics_catalog.py"
 METRICS_MD = ROOT / "catalog" / "METRICS.md"
 OPTIONAL_FIELDS = ("requires", "evidence")
 
-# graph-api.md §11.1: 80 page metrics, each asked alone with period=day on live v25, 2026-07-13.
-# Answered (37).
-PROBE_ANSWERED = (
-    "page_total_actions",
-    "page_post_engagements",
-    "page_fan_adds_by_paid_non_paid_unique",
-    "page_lifetime_engaged_followers_unique",
-    "page_daily_follows",
-    "page_daily_follows_unique",
-    "page_daily_unfollows_unique",
-    "page_follows",
-    "page_media_view",
-    "page_total_media_view_unique",
-    "page_actions_post_reactions_like_total",
-    "page_actions_post_reactions_love_total",
-    "page_actions_post_reactions_wow_total",
-    "page_actions_post_reactions_haha_total",
-    "page_actions_post_reactions_sorry_total",
-    "page_actions_post_reactions_anger_total",
-    "page_actions_post_reactions_total",
-    "page_video_views",
-    "page_video_views_by_uploaded_hosted",
-    "page_video_views_paid",
-    "page_video_views_organic",
-    "page_video_views_by_paid_non_paid",
-    "page_video_views_autoplayed",
-    "page_video_views_click_to_play",
-    "page_video_views_unique",
-    "page_video_repeat_views",
-    "page_video_complete_views_30s",
-    "page_video_complete_views_30s_paid",
-    "page_video_complete_views_30s_organic",
-    "page_video_complete_views_30s_autoplayed",
-    "page_video_complete_views_30s_click_to_play",
-    "page_video_complete_views_30s_unique",
-    "page_video_complete_views_30s_repeat_views",
-    "page_video_view_time",
-    "page_views_total",
-    "content_monetization_earnings",
-    "monetization_approximate_earnings",
-)
-
-# (#100) The value must be a valid insights metric (39).
-PROBE_INVALID = (
-    "page_tab_views_login_top_unique",
-    "page_tab_views_login_top",
-    "page_tab_views_logout_top",
-    "page_impressions",
-    "page_impressions_unique",
-    "page_impressions_paid",
-    "page_impressions_paid_unique",
-    "page_impressions_viral",
-    "page_impressions_viral_unique",
-    "page_impressions_nonviral",
-    "page_impressions_nonviral_unique",
-    "page_posts_impressions",
-    "page_posts_impressions_unique",
-    "page_posts_impressions_paid",
-    "page_posts_impressions_paid_unique",
-    "page_posts_impressions_organic_unique",
-    "page_posts_served_impressions_organic_unique",
-    "page_posts_impressions_viral",
-    "page_posts_impressions_viral_unique",
-    "page_posts_impressions_nonviral",
-    "page_posts_impressions_nonviral_unique",
-    "page_fans",
-    "page_fans_locale",
-    "page_fans_city",
-    "page_fans_country",
-    "page_fan_adds",
-    "page_fan_adds_unique",
-    "page_fan_removes",
-    "page_fan_removes_unique",
-    "page_video_views_10s",
-    "page_video_views_10s_paid",
-    "page_video_views_10s_organic",
-    "page_video_views_10s_autoplayed",
-    "page_video_views_10s_click_to_play",
-    "page_video_views_10s_unique",
-    "page_video_views_10s_repeat",
-    "page_uploaded_3s_to_15s_views_rate",
-    "page_uploaded_views_15s_count",
-    "page_uploaded_views_60s_excludes_shorter_unique_count_by_is_60s_returning_viewer",
-)
-
-# (#200) "Monetization metrics are only visible for Page admins with access to monetization
-# insights." while the page's other metrics answered (4).
-PROBE_MONETIZATION = (
-    "page_daily_video_ad_break_ad_impressions_by_crosspost_status",
-    "page_daily_video_ad_break_cpm_by_crosspost_status",
-    "page_daily_video_ad_break_earnings_by_crosspost_status",
-    "creator_monetization_qualified_views",
-)
+# graph-api.md §11.1's lists (tests/live_probe.py) are shared with the sandbox's tests.
 
 EXPECTED_DEFAULTS = {
     "PAGE": {

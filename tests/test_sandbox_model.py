@@ -18,6 +18,7 @@ import requests
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox.api_model import load_model
 from tap_facebook_pages.sandbox.data import ALL_PAGE_IDS, page_token, posts_for, reels_for
+from tests.live_probe import PROBE_ANSWERED, PROBE_INVALID, PROBE_MONETIZATION
 
 TODAY = dt.date(2026, 11, 20)
 USER = "sandboxusertoken"
@@ -43,92 +44,9 @@ PAGE_PERMISSION_MESSAGE = (
 )
 
 # §11.1, verbatim.
-ANSWERED_PAGE = [
-    "page_total_actions",
-    "page_post_engagements",
-    "page_fan_adds_by_paid_non_paid_unique",
-    "page_lifetime_engaged_followers_unique",
-    "page_daily_follows",
-    "page_daily_follows_unique",
-    "page_daily_unfollows_unique",
-    "page_follows",
-    "page_media_view",
-    "page_total_media_view_unique",
-    "page_actions_post_reactions_like_total",
-    "page_actions_post_reactions_love_total",
-    "page_actions_post_reactions_wow_total",
-    "page_actions_post_reactions_haha_total",
-    "page_actions_post_reactions_sorry_total",
-    "page_actions_post_reactions_anger_total",
-    "page_actions_post_reactions_total",
-    "page_video_views",
-    "page_video_views_by_uploaded_hosted",
-    "page_video_views_paid",
-    "page_video_views_organic",
-    "page_video_views_by_paid_non_paid",
-    "page_video_views_autoplayed",
-    "page_video_views_click_to_play",
-    "page_video_views_unique",
-    "page_video_repeat_views",
-    "page_video_complete_views_30s",
-    "page_video_complete_views_30s_paid",
-    "page_video_complete_views_30s_organic",
-    "page_video_complete_views_30s_autoplayed",
-    "page_video_complete_views_30s_click_to_play",
-    "page_video_complete_views_30s_unique",
-    "page_video_complete_views_30s_repeat_views",
-    "page_video_view_time",
-    "page_views_total",
-    "content_monetization_earnings",
-    "monetization_approximate_earnings",
-]
-INVALID_PAGE = [
-    "page_tab_views_login_top_unique",
-    "page_tab_views_login_top",
-    "page_tab_views_logout_top",
-    "page_impressions",
-    "page_impressions_unique",
-    "page_impressions_paid",
-    "page_impressions_paid_unique",
-    "page_impressions_viral",
-    "page_impressions_viral_unique",
-    "page_impressions_nonviral",
-    "page_impressions_nonviral_unique",
-    "page_posts_impressions",
-    "page_posts_impressions_unique",
-    "page_posts_impressions_paid",
-    "page_posts_impressions_paid_unique",
-    "page_posts_impressions_organic_unique",
-    "page_posts_served_impressions_organic_unique",
-    "page_posts_impressions_viral",
-    "page_posts_impressions_viral_unique",
-    "page_posts_impressions_nonviral",
-    "page_posts_impressions_nonviral_unique",
-    "page_fans",
-    "page_fans_locale",
-    "page_fans_city",
-    "page_fans_country",
-    "page_fan_adds",
-    "page_fan_adds_unique",
-    "page_fan_removes",
-    "page_fan_removes_unique",
-    "page_video_views_10s",
-    "page_video_views_10s_paid",
-    "page_video_views_10s_organic",
-    "page_video_views_10s_autoplayed",
-    "page_video_views_10s_click_to_play",
-    "page_video_views_10s_unique",
-    "page_video_views_10s_repeat",
-    "page_uploaded_3s_to_15s_views_rate",
-    "page_uploaded_views_15s_count",
-    "page_uploaded_views_60s_excludes_shorter_unique_count_by_is_60s_returning_viewer",
-]
-MONETIZATION = (
-    "page_daily_video_ad_break_ad_impressions_by_crosspost_status",
-    "page_daily_video_ad_break_cpm_by_crosspost_status",
-    "page_daily_video_ad_break_earnings_by_crosspost_status",
-    "creator_monetization_qualified_views",
-)
+ANSWERED_PAGE = list(PROBE_ANSWERED)
+INVALID_PAGE = list(PROBE_INVALID)
+MONETIZATION = PROBE_MONETIZATION
 # §2.3 "Metric names in real use", minus post_impressions_unique (reach, removed).
 REEL_METRICS = [
     "blue_reels_play_count",
