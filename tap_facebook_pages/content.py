@@ -47,7 +47,6 @@ from tap_facebook_pages.rejections import (
     warn_skipped,
 )
 from tap_facebook_pages.retired import isolate_rejected
-from tap_facebook_pages.run import Failure
 from tap_facebook_pages.stopping import Stopped
 from tap_facebook_pages.windows import PACIFIC, iter_windows, pacific_today
 
@@ -68,14 +67,6 @@ def observation_day() -> datetime.date:
     A module-level function so tests can simulate "the next day".
     """
     return pacific_today()
-
-
-def _describe(error: BaseException) -> str:
-    """One line naming what went wrong (never a traceback)."""
-    if isinstance(error, GraphError):
-        return error.describe()
-    text = clean_text(str(error), 300)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 # -- rows -------------------------------------------------------------------------------------
@@ -434,60 +425,23 @@ class PageListing:
         """One window's rows, or None when the page failed (recorded in the run report)."""
         try:
             nodes = self._nodes(since, until, logger)
+            return self._rows(since, until, nodes, logger)
         except (AuthError, Stopped):
             raise
         except PagePermissionError as error:
-            logger.warning(
-                "Page %s: access lost (%s); skipping its %s. Re-grant the token's user a role "
-                "on the page (and pages_read_engagement).",
-                self.page.id,
-                error.describe(),
-                self.kind.name,
+            self.fetcher.tap.report.page_denied(
+                logger, page_id=self.page.id, what=self.kind.name, error=error
             )
-            report = self.fetcher.tap.report
-            if self.page.id not in {page_id for page_id, _ in report.skipped}:
-                report.skip(self.page.id, error.describe())
             return None
         except Exception as error:  # noqa: BLE001 - the failure boundary of one window
-            last = until - datetime.timedelta(days=1)
-            self.fetcher.tap.report.fail(
-                Failure(
-                    page_id=self.page.id,
-                    stream="+".join(sorted(self.pending)),
-                    detail=_describe(error),
-                    metrics=tuple(self.metrics) if self.want_insights else (),
-                    date_range=f"{since}..{last}",
-                )
-            )
-            logger.error(
-                "Page %s: could not list %s created %s..%s after retries: %s",
-                self.page.id,
-                self.kind.name,
-                since,
-                last,
-                _describe(error),
-            )
-            return None
-        try:
-            return self._rows(since, until, nodes, logger)
-        except MalformedAnswerError as error:
-            last = until - datetime.timedelta(days=1)
-            self.fetcher.tap.report.fail(
-                Failure(
-                    page_id=self.page.id,
-                    stream="+".join(sorted(self.pending)),
-                    detail=error.describe(),
-                    metrics=tuple(self.metrics) if self.want_insights else (),
-                    date_range=f"{since}..{last}",
-                )
-            )
-            logger.error(
-                "Page %s: %s created %s..%s: %s",
-                self.page.id,
-                self.kind.name,
-                since,
-                last,
-                error.describe(),
+            self.fetcher.tap.report.window_failed(
+                logger,
+                page_id=self.page.id,
+                stream="+".join(sorted(self.pending)),
+                what=f"{self.kind.name} created",
+                metrics=tuple(self.metrics) if self.want_insights else (),
+                dates=(since, until - datetime.timedelta(days=1)),
+                error=error,
             )
             return None
 

@@ -10,6 +10,17 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_facebook_pages.graph.errors import clean_text
+
+
+def describe_error(error: BaseException) -> str:
+    """One line naming what went wrong (a Graph error's own description; never a traceback)."""
+    describe = getattr(error, "describe", None)
+    if callable(describe):
+        return str(describe())
+    text = clean_text(str(error), 300)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
 
 @dataclass
 class Failure:
@@ -52,6 +63,56 @@ class RunReport:
         """Record a page skipped on purpose (revoked access, missing ANALYZE task)."""
         with self._lock:
             self.skipped.append((page_id, reason))
+
+    def page_denied(
+        self, logger: logging.Logger, *, page_id: str, what: str, error: BaseException
+    ) -> None:
+        """The one policy for a page-level permission answer: WARNING, skip, exit 0."""
+        detail = describe_error(error)
+        logger.warning(
+            "Page %s: access lost (%s); skipping the page's %s. Re-grant the token's user a role "
+            "with the ANALYZE task on the page (and pages_read_engagement, read_insights).",
+            page_id,
+            detail,
+            what,
+        )
+        with self._lock:
+            if page_id not in {p for p, _ in self.skipped}:
+                self.skipped.append((page_id, detail))
+
+    def window_failed(
+        self,
+        logger: logging.Logger,
+        *,
+        page_id: str,
+        stream: str,
+        what: str,
+        metrics: tuple[str, ...],
+        dates: tuple[Any, Any],
+        error: BaseException,
+    ) -> None:
+        """The one policy for a unit of work (page x stream x window) that failed: a named
+        failure (exit 1) and one ERROR line; the caller stops that page's stream there."""
+        detail = describe_error(error)
+        since, last = dates
+        self.fail(
+            Failure(
+                page_id=page_id,
+                stream=stream,
+                detail=detail,
+                metrics=metrics,
+                date_range=f"{since}..{last}",
+            )
+        )
+        logger.error(
+            "Page %s: could not read %s for %s..%s: %s. The page's later days are read on the "
+            "next run.",
+            page_id,
+            what,
+            since,
+            last,
+            detail,
+        )
 
     def count_missing(self, count: int) -> None:
         """Add requested values the API answered without (named in a WARNING already)."""

@@ -27,7 +27,6 @@ from tap_facebook_pages.graph.errors import (
     GraphError,
     PagePermissionError,
     TransientError,
-    clean_text,
     rejection_reason,
 )
 from tap_facebook_pages.insights import answer_entries, insights_rows, value_properties
@@ -40,7 +39,6 @@ from tap_facebook_pages.rejections import (
     warn_skipped,
 )
 from tap_facebook_pages.retired import Isolation, isolate_rejected
-from tap_facebook_pages.run import Failure
 from tap_facebook_pages.stopping import Stopped
 from tap_facebook_pages.streams.base import GraphStream
 from tap_facebook_pages.windows import (
@@ -489,36 +487,22 @@ class PageInsightsStream(GraphStream):
             except (AuthError, Stopped):
                 raise
             except PagePermissionError as error:
-                self.logger.warning(
-                    "Page %s: access lost (%s); skipping the page. Re-grant the token's user a "
-                    "role with the ANALYZE task on the page (and pages_read_engagement, "
-                    "read_insights).",
-                    self.page.id,
-                    error.describe(),
+                self.report.page_denied(
+                    self.logger, page_id=self.page.id, what="insights", error=error
                 )
-                self.report.skip(self.page.id, error.describe())
                 complete = False
                 break
             except Exception as error:  # noqa: BLE001 - the failure boundary of one window
-                detail = error.describe() if isinstance(error, GraphError) else _cause(error)
-                self.report.fail(
-                    Failure(
-                        page_id=self.page.id,
-                        stream=self.name,
-                        detail=detail,
-                        metrics=tuple(
-                            sorted({m for spec in self.request_specs(window) for m in spec.metrics})
-                        ),
-                        date_range=f"{window.since}..{last_day}",
-                    )
-                )
-                self.logger.error(
-                    "Page %s: could not read insights for %s..%s: %s. The page's later days are "
-                    "read on the next run.",
-                    self.page.id,
-                    window.since,
-                    last_day,
-                    detail,
+                self.report.window_failed(
+                    self.logger,
+                    page_id=self.page.id,
+                    stream=self.name,
+                    what="insights",
+                    metrics=tuple(
+                        sorted({m for spec in self.request_specs(window) for m in spec.metrics})
+                    ),
+                    dates=(window.since, last_day),
+                    error=error,
                 )
                 complete = False
                 break
@@ -573,9 +557,3 @@ class PageInsightsStream(GraphStream):
             )
         self.report.count_missing(missing)
         return missing
-
-
-def _cause(error: BaseException) -> str:
-    """One line naming an unexpected error (never a traceback)."""
-    text = clean_text(str(error), 300)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
