@@ -1,6 +1,6 @@
 """The sandbox's own API model and its hostile-answer faults, through real HTTP.
 
-Expectations here are written from /work/shared/graph-api.md (section numbers in comments), not
+Expectations here are written from the shared graph-api.md (section numbers in comments), not
 from the sandbox's model file, so a wrong entry in the model fails a test.
 """
 
