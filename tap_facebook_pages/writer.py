@@ -16,7 +16,8 @@ descriptor (tests redirect it to a ``StringIO``) the text stream is written inst
 A STATE message holds the bookmarks of every stream, so with one stream per page it grows with
 the fleet; the SDK's state writer deep-copies and compares it on every write and its message
 class deep-copies it again to encode it, which made STATE writes quadratic in the number of
-pages. ``EncodedStateWriter`` encodes the state once (msgspec, in C) and compares the bytes.
+pages. ``sdk_fastpath.EncodedStateWriter`` encodes the state once (msgspec, in C) and compares
+the bytes, and hands them to :meth:`BufferedMsgSpecWriter.write_state_bytes`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ import sys
 from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
-from singer_sdk.contrib.msgspec import encoder as _encoder
-from singer_sdk.helpers._state import StateWriter
-from singer_sdk.helpers.types import TapState
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
 
 from tap_facebook_pages.stopping import STOP, TargetGone
@@ -161,22 +159,3 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def write_state_bytes(self, value: bytes) -> None:
         """Write a STATE message whose value is already JSON-encoded."""
         write_stdout(b'{"type":"STATE","value":' + value + b"}\n")
-
-
-class EncodedStateWriter(StateWriter):
-    """The SDK's STATE deduplication, on the encoded state instead of deep copies."""
-
-    def __init__(self, message_writer: Any) -> None:
-        super().__init__(message_writer)
-        self._last_encoded: bytes | None = None
-
-    def write_state(self, state: TapState) -> None:
-        """Write a STATE message unless the state is unchanged since the last one."""
-        writer = self._message_writer
-        if not hasattr(writer, "write_state_bytes"):
-            super().write_state(state)
-            return
-        encoded = _encoder.encode(state)
-        if encoded != self._last_encoded:
-            writer.write_state_bytes(encoded)
-            self._last_encoded = encoded

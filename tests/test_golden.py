@@ -93,3 +93,23 @@ def test_resume_from_a_state_of_this_version(sandbox: SandboxServer) -> None:
     state = json.loads(state_path.read_text(encoding="utf-8"))
     out = run_tap(config, state=state, catalog=select_catalog(config, lambda name: True))
     _check("resume.jsonl", _lines(out.messages))
+
+
+def test_the_sdk_path_writes_the_same_lines(sandbox: SandboxServer) -> None:
+    """``fast_path: false`` (or an SDK version the fast path was not written for) takes the
+    SDK's own record path: the same RECORD and STATE lines as the golden run."""
+    config = sandbox_config(sandbox.url, fast_path=False, **CONFIG)
+    out = run_tap(config, catalog=select_catalog(config, lambda name: True))
+    _check("run.jsonl", _lines(out.messages))
+
+
+def test_an_unknown_sdk_version_falls_back_to_the_sdk_path(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("tap_facebook_pages.sdk_fastpath.SUPPORTED", False)
+    monkeypatch.setattr("tap_facebook_pages.sdk_fastpath.SDK_VERSION", "0.99.0")
+    config = sandbox_config(sandbox.url, **CONFIG)
+    with caplog.at_level("INFO"):
+        out = run_tap(config, catalog=select_catalog(config, lambda name: True))
+    assert any("is not the 0.54.x series" in r.getMessage() for r in caplog.records)
+    _check("run.jsonl", _lines(out.messages))

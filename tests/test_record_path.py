@@ -16,8 +16,9 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import StateMessage
 
 from tap_facebook_pages.sandbox import SandboxServer
+from tap_facebook_pages.sdk_fastpath import EncodedStateWriter
 from tap_facebook_pages.streams.base import GraphStream
-from tap_facebook_pages.writer import BufferedMsgSpecWriter, EncodedStateWriter
+from tap_facebook_pages.writer import BufferedMsgSpecWriter
 from tests.helpers import RunOutput, insights_only, run_tap, sandbox_config, select_catalog
 
 TODAY = dt.date(2026, 11, 20)

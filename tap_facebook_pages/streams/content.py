@@ -133,7 +133,7 @@ class ContentStream(GraphStream):
             for row in rows or ():
                 count += 1
                 yield row
-            self._write_state_message()  # every row of this window has been processed
+            self.checkpoint()  # every row of this window has been processed
         fields: dict[str, Any] = {}
         if self.insights:
             fields["invalid_metrics"] = sorted(set(listing.invalid_found))

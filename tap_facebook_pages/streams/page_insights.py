@@ -119,6 +119,7 @@ class PageInsightsStream(GraphStream):
     is_sorted = True
     check_sorted = False  # the lookback re-reads days before the bookmark, by design
     STATE_MSG_FREQUENCY = 10**12  # state is written per complete window instead
+    window_checkpoints = True  # the bookmark moves once per complete window (never back)
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # rows are built with their final types
     schema = INSIGHTS_SCHEMA
 
@@ -421,10 +422,6 @@ class PageInsightsStream(GraphStream):
             )
             self.invalid_this_run.append(name)
 
-    def _increment_stream_state(self, latest_record: Any, *, context: Any = None) -> None:
-        """Per-record bookkeeping skipped: the bookmark moves once per complete window
-        (``_advance_bookmark``), which is also the only time a STATE is written."""
-
     def _advance_bookmark(self, end_time: str) -> None:
         """Set the bookmark to the last ``end_time`` of a window just emitted."""
         state = self.stream_state
@@ -480,7 +477,7 @@ class PageInsightsStream(GraphStream):
         complete = True
         for index, window in enumerate(windows):
             if index:
-                self._write_state_message()  # every row up to the previous window is out
+                self.checkpoint()  # every row up to the previous window is out
             last_day = window.until - datetime.timedelta(days=1)
             try:
                 rows = self._window_rows(window)

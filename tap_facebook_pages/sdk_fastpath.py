@@ -1,0 +1,241 @@
+"""Every use of singer-sdk's private names, in one guarded module.
+
+The tap leans on a few SDK internals for speed and for correct stops; each is an override
+marked ``@override`` here, and nowhere else in the package touches a private SDK name:
+
+- the **lean record path** (``_sync_records``): a window's rows encoded by msgspec and written
+  with one call, instead of one message object, mapping and conformance walk per record;
+- ``_generate_record_messages``: the SDK's per-record path minus the two walks that cannot
+  change a record whose properties are all selected and built with their final types;
+- the **window checkpoint** (``_write_state_message``, ``_increment_stream_state``): bookmarks
+  of windowed streams move once per complete window (never per record, never back), STATE is
+  written then, and a stop requested by SIGTERM/SIGINT takes effect right after it;
+- the **encoded state writer** (``StateWriter``): a STATE encoded once and compared as bytes;
+- the **termination handler** (``_handle_termination``): records the request, no I/O.
+
+They were written for the SDK series ``SDK_SERIES``. With another version installed, or with
+the ``fast_path`` setting false, every override falls back to the SDK's own behaviour (one INFO
+line says so); only the stop-after-checkpoint check stays, because correctness needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from singer_sdk import Stream, Tap
+from singer_sdk.contrib.msgspec import encoder as _encoder
+from singer_sdk.helpers._state import StateWriter
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import TapState
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib import RecordMessage
+from typing_extensions import override
+
+from tap_facebook_pages.stopping import STOP
+from tap_facebook_pages.writer import flush_stdout
+
+SDK_SERIES = "0.54."
+
+try:
+    SDK_VERSION = version("singer-sdk")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    SDK_VERSION = "unknown"
+SUPPORTED = SDK_VERSION.startswith(SDK_SERIES)
+
+_logger = logging.getLogger("tap-facebook-pages")
+
+
+def fast_path_enabled(config: Any) -> bool:
+    """True when the SDK is the series these overrides were written for and the ``fast_path``
+    setting is not false."""
+    return SUPPORTED and bool((config or {}).get("fast_path", True))
+
+
+class EncodedStateWriter(StateWriter):
+    """The SDK's STATE deduplication, on the encoded state instead of deep copies."""
+
+    def __init__(self, message_writer: Any) -> None:
+        super().__init__(message_writer)
+        self._last_encoded: bytes | None = None
+
+    @override
+    def write_state(self, state: TapState) -> None:
+        """Write a STATE message unless the state is unchanged since the last one."""
+        writer = self._message_writer
+        if not hasattr(writer, "write_state_bytes"):
+            super().write_state(state)
+            return
+        encoded = _encoder.encode(state)
+        if encoded != self._last_encoded:
+            writer.write_state_bytes(encoded)
+            self._last_encoded = encoded
+
+
+class FastPathTap(Tap):
+    """The tap's private-SDK hooks: the encoded state writer and the termination handler."""
+
+    def install_fast_path(self) -> None:
+        """Use the encoded state writer when the fast path is on (call after ``__init__``)."""
+        if fast_path_enabled(self.config):
+            self._state_writer = EncodedStateWriter(self.message_writer)
+        elif not SUPPORTED:
+            _logger.info(
+                "singer-sdk %s is not the %sx series this tap's fast path was written for: "
+                "using the SDK's own record path and state writer.",
+                SDK_VERSION,
+                SDK_SERIES,
+            )
+
+    @override
+    def _handle_termination(self, signum: int, frame: Any) -> None:
+        """SIGTERM/SIGINT: only record the request, no I/O (stopping.py). Streams stop after
+        their next checkpoint, that is after a complete window, and the CLI exits 128 +
+        signum. (The SDK's handler wrote STATE from inside the handler, possibly in the middle
+        of a RECORD line being written, and exited 0.)"""
+        STOP.request(signum)
+
+
+class FastPathStream(Stream):
+    """A stream with the window checkpoint and, where nothing else needs it, the lean path.
+
+    ``window_checkpoints``: the stream moves its bookmark itself once per complete window (the
+    SDK's per-record increment is skipped) and calls :meth:`checkpoint` after each window.
+    """
+
+    window_checkpoints = False
+
+    @property
+    def tap(self) -> Any:
+        """The owning tap."""
+        return self._tap
+
+    def _fast(self) -> bool:
+        return fast_path_enabled(self._tap.config)
+
+    # -- the window checkpoint ------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Write STATE (when it changed) after a complete window, then stop here if SIGTERM/
+        SIGINT arrived: every line is out and the last STATE covers every row written (RECORD
+        lines still held by the writer go out too, even when the state is unchanged)."""
+        self._write_state_message()
+
+    @override
+    def _write_state_message(self) -> None:
+        super()._write_state_message()
+        flush_stdout()
+        STOP.check()
+
+    @override
+    def _increment_stream_state(self, latest_record: Any, *, context: Any = None) -> None:
+        """Windowed streams move their bookmark per complete window, never per record (a
+        lookback or a past range would otherwise move it back)."""
+        if self.window_checkpoints:
+            return
+        super()._increment_stream_state(latest_record, context=context)
+
+    # -- the SDK's per-record path, lighter ------------------------------------------------
+
+    _all_selected: bool | None = None
+
+    def _every_property_selected(self) -> bool:
+        if self._all_selected is None:
+            mask = self.mask
+            self._all_selected = all(
+                mask[("properties", name)] for name in self.schema.get("properties", {})
+            )
+        return self._all_selected
+
+    @override
+    def _generate_record_messages(
+        self, record: dict[str, Any]
+    ) -> Generator[RecordMessage, None, None]:
+        """The SDK's record path minus the work our records do not need: with every property
+        selected and ``TYPE_CONFORMANCE_LEVEL = NONE`` (rows built with their final types)
+        neither the deselection walk nor the conformance walk can change a record."""
+        if (
+            not self._fast()
+            or not self._every_property_selected()
+            or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE
+        ):
+            yield from super()._generate_record_messages(record)
+            return
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
+
+    # -- the lean record path -------------------------------------------------------------
+
+    def get_record_chunks(self, context: Any) -> Iterator[list[dict[str, Any]]] | None:
+        """Final rows in chunks (one window each), or None when the stream has no such path.
+
+        A stream that implements this sets ``window_checkpoints``, calls :meth:`checkpoint`
+        between chunks, and builds rows with their final types (``TYPE_CONFORMANCE_LEVEL =
+        NONE``).
+        """
+        return None
+
+    def _lean_path(self, write_messages: bool) -> bool:
+        """True when nothing the SDK does per record would change this stream's output."""
+        maps = self.stream_maps
+        return (
+            write_messages
+            and self._fast()
+            and self.selected
+            and self.TYPE_CONFORMANCE_LEVEL == TypeConformanceLevel.NONE
+            and self.ABORT_AT_RECORD_COUNT is None
+            and not self.child_streams
+            and type(self).post_process is Stream.post_process
+            and self._stream_version is None
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not maps[0].flattening_enabled
+            and maps[0].stream_alias == self.name
+            and hasattr(self._tap.message_writer, "write_raw")
+            and self._every_property_selected()
+        )
+
+    @override
+    def _sync_records(
+        self, context: Any = None, *, write_messages: bool = True
+    ) -> Generator[dict, Any, Any]:
+        """The SDK's record loop, or, for chunked streams, one encode and write per chunk.
+
+        The lean path keeps what the SDK's loop does for such a stream (starting replication
+        value, record counter and timer, final state) and drops the per-record work that is a
+        no-op for it (limit check, post-processing, child contexts, mapping, conformance,
+        message objects, per-record state). Each chunk's RECORD lines are encoded by msgspec
+        and written with one call, with one ``time_extracted`` per chunk.
+        """
+        STOP.check()  # a stop requested between streams: no new stream starts
+        lean = context is None and self.partitions is None and self._lean_path(write_messages)
+        chunks = self.get_record_chunks(context) if lean else None
+        if chunks is None:
+            yield from super()._sync_records(context, write_messages=write_messages)
+            return
+        write_raw = self._tap.message_writer.write_raw  # type: ignore[attr-defined]
+        encode = _encoder.encode
+        head = b'{"type":"RECORD","stream":' + encode(self.name) + b',"record":'
+        record_counter = self.get_record_counter()
+        timer = self.get_sync_timer()
+        with record_counter, timer:
+            self._write_starting_replication_value(context)
+            for rows in chunks:
+                if not rows:
+                    continue
+                tail = b',"time_extracted":' + encode(utc_now()) + b"}\n"
+                write_raw(head + (tail + head).join(map(encode, rows)) + tail)
+                record_counter.increment(len(rows))
+                yield from rows
+        self._finalize_state(self.stream_state)
+        self._write_state_message()
