@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from tap_facebook_pages.config import UserError
 from tap_facebook_pages.graph.redact import REDACTOR
-from tap_facebook_pages.settings import UserError
 from tap_facebook_pages.stopping import PROG, Stopped
 from tap_facebook_pages.tap import TapFacebookPages
 from tap_facebook_pages.validation import check_cli_inputs, clean

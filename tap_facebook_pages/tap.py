@@ -14,17 +14,17 @@ from typing import Any
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_facebook_pages.content import ContentFetcher
+from tap_facebook_pages.config import HISTORY_DAYS, MAX_LOOKBACK_DAYS, Settings, UserError
 from tap_facebook_pages.graph.batch import MAX_BATCH, BatchExecutor
 from tap_facebook_pages.graph.client import GraphClient
 from tap_facebook_pages.graph.errors import AuthError, GraphError
 from tap_facebook_pages.graph.redact import REDACTOR, install_redaction
 from tap_facebook_pages.metrics import load_catalog
-from tap_facebook_pages.pages import Discovery, Page, discover_pages, missing_permissions
-from tap_facebook_pages.prefetch import PlanItem, Prefetcher
-from tap_facebook_pages.run import Failure, RunReport
+from tap_facebook_pages.report import Failure, RunReport
 from tap_facebook_pages.sdk_fastpath import FastPathTap
-from tap_facebook_pages.settings import HISTORY_DAYS, MAX_LOOKBACK_DAYS, Settings, UserError
+from tap_facebook_pages.source.content import ContentFetcher
+from tap_facebook_pages.source.discovery import Discovery, Page, discover_pages, missing_permissions
+from tap_facebook_pages.source.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.stopping import STOP, Stopped
 from tap_facebook_pages.streams.content import (
     PostInsightsStream,
@@ -406,7 +406,7 @@ class TapFacebookPages(FastPathTap):
                     yield from stream.plan_items()
 
         # Batching: at least two full batches ahead, at most one per allowed in-flight request,
-        # and no more than PREFETCH_BUDGET_VALUES estimated values held (prefetch.py).
+        # and no more than PREFETCH_BUDGET_VALUES estimated values held (source/prefetch.py).
         batch = MAX_BATCH if batching else 1
         return Prefetcher(
             self.executor,
@@ -468,7 +468,7 @@ class TapFacebookPages(FastPathTap):
 
     @functools.cached_property
     def content(self) -> ContentFetcher:
-        """This run's posts/reels listings, shared by each pair of streams (content.py)."""
+        """This run's posts/reels listings, shared by each pair of streams (source/content.py)."""
         return ContentFetcher(self)
 
     @property

@@ -31,7 +31,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 from singer_sdk.plugin_base import PluginBase
 
-from tap_facebook_pages.settings import ConfigError, Settings
+from tap_facebook_pages.config import ConfigError, Settings
 
 MAX_ERRORS_SHOWN = 3
 _SHOWN_CHARS = 60

@@ -40,8 +40,8 @@ UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     for target in (
-        "tap_facebook_pages.content.observation_day",
-        "tap_facebook_pages.content.pacific_today",
+        "tap_facebook_pages.source.content.observation_day",
+        "tap_facebook_pages.source.content.pacific_today",
         "tap_facebook_pages.streams.page_insights.pacific_today",
     ):
         monkeypatch.setattr(target, lambda: TODAY)

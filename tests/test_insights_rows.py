@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tap_facebook_pages.insights import insights_rows
+from tap_facebook_pages.source.rows import insights_rows
 
 
 def _rows(data: list[dict]) -> list[dict]:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tap_facebook_pages.config import plan_metrics
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
-from tap_facebook_pages.settings import plan_metrics
 from tests.helpers import insights_only, parse_messages, run_tap, sandbox_config, select_catalog
 
 TODAY = dt.date(2026, 11, 20)

@@ -33,9 +33,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tap_facebook_pages.config import plan_metrics
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.sandbox import data as sbx
-from tap_facebook_pages.settings import plan_metrics
 from tap_facebook_pages.tap import TapFacebookPages
 from tap_facebook_pages.windows import end_time_for
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tap_facebook_pages.config import plan_metrics
 from tap_facebook_pages.metrics import LEVELS, STATUSES, Metric, load_catalog
-from tap_facebook_pages.settings import plan_metrics
 from tests.live_probe import PROBE_ANSWERED, PROBE_INVALID, PROBE_MONETIZATION
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from tap_facebook_pages.config import UserError
 from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
-from tap_facebook_pages.settings import UserError
 from tap_facebook_pages.tap import TapFacebookPages
 from tap_facebook_pages.windows import iter_windows
 from tests.helpers import RunOutput, parse_messages, run_tap, sandbox_config
@@ -46,7 +46,7 @@ def server() -> Iterator[SandboxServer]:
 def sandbox(server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
     server.configure(faults={}, revision=0, today=TODAY)
     server.reset_log()
-    monkeypatch.setattr("tap_facebook_pages.content.observation_day", lambda: TODAY)
+    monkeypatch.setattr("tap_facebook_pages.source.content.observation_day", lambda: TODAY)
     return server
 
 
@@ -121,7 +121,7 @@ def year_run(server: SandboxServer) -> tuple[RunOutput, list[dict[str, Any]]]:
     """One run of all four streams over a year of one page, and its request log."""
     with pytest.MonkeyPatch.context() as patch:
         server.configure(faults={}, revision=0, today=TODAY)
-        patch.setattr("tap_facebook_pages.content.observation_day", lambda: TODAY)
+        patch.setattr("tap_facebook_pages.source.content.observation_day", lambda: TODAY)
         out = _run(server, **YEAR)
         return out, server.requests
 
@@ -261,7 +261,7 @@ def test_rerun_same_day_upserts_and_next_day_adds_a_date(
 
     # The next day: a new date, with larger lifetime values (posts keep growing).
     tomorrow = TODAY + dt.timedelta(days=1)
-    monkeypatch.setattr("tap_facebook_pages.content.observation_day", lambda: tomorrow)
+    monkeypatch.setattr("tap_facebook_pages.source.content.observation_day", lambda: tomorrow)
     sandbox.configure(today=tomorrow)
     next_config = {**config, "end_date": str(TODAY)}
     third = _run(sandbox, streams, state=second.last_state, **next_config)
@@ -375,7 +375,9 @@ def test_failing_page_is_recorded_and_other_pages_continue(sandbox: SandboxServe
 def test_paging_follows_next_and_keeps_every_post_once(
     sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tap_facebook_pages.content.PAGE_SIZE", 10)  # sandbox windows hold < 100
+    monkeypatch.setattr(
+        "tap_facebook_pages.source.content.PAGE_SIZE", 10
+    )  # sandbox windows hold < 100
     config = {"page_ids": [PAGE], "start_date": "2026-05-01", "end_date": str(END)}
     out = _run(sandbox, ("posts", "post_insights"), **config)
     posts = [p for p in sbx.posts_for(PAGE, TODAY) if _in_range(p.created_date, config)]

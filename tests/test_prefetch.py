@@ -6,7 +6,7 @@ import datetime as dt
 from concurrent.futures import Future
 from typing import Any
 
-from tap_facebook_pages.prefetch import PlanItem, Prefetcher
+from tap_facebook_pages.source.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.tap import PREFETCH_BUDGET_VALUES, _estimated_values
 
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from tap_facebook_pages.graph.errors import DeniedError, InvalidMetricError, TransientError
-from tap_facebook_pages.retired import PageDeniedError, isolate_rejected
+from tap_facebook_pages.source.bisect import PageDeniedError, isolate_rejected
 
 METRICS = [f"m{i}" for i in range(10)]
 MONETIZATION = (

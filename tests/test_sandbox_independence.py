@@ -92,14 +92,14 @@ def test_the_scan_catches_tap_imports(tmp_path: Path) -> None:
         "from tap_facebook_pages.sandbox import errors\n"
         "from tap_facebook_pages.metrics import load_catalog\n"
         "from tap_facebook_pages import settings\n"
-        "import tap_facebook_pages.insights\n"
+        "import tap_facebook_pages.source.rows\n"
         "import requests\n"
         "importlib.import_module('tap_facebook_pages.windows')\n"
     )
     assert [line.split(": ", 1)[1] for line in _forbidden_imports(sample)] == [
         "tap_facebook_pages.metrics",
         "tap_facebook_pages.settings",
-        "tap_facebook_pages.insights",
+        "tap_facebook_pages.source.rows",
         "requests",
         "tap_facebook_pages.windows",
     ]

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from tap_facebook_pages import validation
+from tap_facebook_pages.config import ConfigError, Settings
 from tap_facebook_pages.sandbox import data as sbx
-from tap_facebook_pages.settings import ConfigError, Settings
 from tap_facebook_pages.tap import TapFacebookPages
 from tests.helpers import TEST_TOKEN
 

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 from singer_sdk.exceptions import MaxRecordsLimitException
 
+from tap_facebook_pages.config import UserError
 from tap_facebook_pages.graph.errors import AuthError
 from tap_facebook_pages.sdk_fastpath import FastPathStream
-from tap_facebook_pages.settings import UserError
 from tap_facebook_pages.stopping import Stopped
 
 if TYPE_CHECKING:
+    from tap_facebook_pages.config import Settings
     from tap_facebook_pages.graph.client import GraphClient
-    from tap_facebook_pages.run import RunReport
-    from tap_facebook_pages.settings import Settings
+    from tap_facebook_pages.report import RunReport
     from tap_facebook_pages.tap import TapFacebookPages
 
 

@@ -3,8 +3,9 @@
 Each stream has one SDK partition per page (context ``{"page_id": …}``, ids only, never tokens),
 so each page keeps its own bookmark (``bookmarks.<stream>.partitions[]``) and the insights streams
 remember the metrics the API rejected for that page next to it (``invalid_metrics``). The rows
-of a pair come from the same listing calls (:mod:`tap_facebook_pages.content`). Rows are emitted
-ascending by creation time, window by window, with a STATE message after every complete window.
+of a pair come from the same listing calls (:mod:`tap_facebook_pages.source.content`). Rows are
+emitted ascending by creation time, window by window, with a STATE message after every complete
+window.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from tap_facebook_pages.content import POSTS, REELS, ContentKind, content_start
-from tap_facebook_pages.insights import value_properties
-from tap_facebook_pages.pages import Page
+from tap_facebook_pages.source.content import POSTS, REELS, ContentKind, content_start
+from tap_facebook_pages.source.discovery import Page
 from tap_facebook_pages.streams.base import GraphStream
+from tap_facebook_pages.streams.schemas import value_properties
 
 POSTS_SCHEMA = th.PropertiesList(
     th.Property("id", th.StringType, required=True, description="Post id ({page-id}_{post-id})"),

@@ -29,18 +29,19 @@ from tap_facebook_pages.graph.errors import (
     TransientError,
     rejection_reason,
 )
-from tap_facebook_pages.insights import answer_entries, insights_rows, value_properties
 from tap_facebook_pages.metrics import load_catalog
-from tap_facebook_pages.pages import Page
-from tap_facebook_pages.rejections import (
+from tap_facebook_pages.source.bisect import Isolation, isolate_rejected
+from tap_facebook_pages.source.discovery import Page
+from tap_facebook_pages.source.rejections import (
     RejectedMetrics,
     requested_metrics,
     warn_rejected,
     warn_skipped,
 )
-from tap_facebook_pages.retired import Isolation, isolate_rejected
+from tap_facebook_pages.source.rows import answer_entries, insights_rows
 from tap_facebook_pages.stopping import Stopped
 from tap_facebook_pages.streams.base import GraphStream
+from tap_facebook_pages.streams.schemas import value_properties
 from tap_facebook_pages.windows import (
     end_time_for,
     incremental_start,

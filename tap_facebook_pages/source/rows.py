@@ -15,35 +15,10 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from singer_sdk import typing as th
-
 from tap_facebook_pages.graph.errors import MalformedAnswerError
 from tap_facebook_pages.windows import end_time_and_day
 
 BREAKDOWN_FIELDS = ("is_from_ads", "is_from_followers")
-
-
-def value_properties() -> list[th.Property]:
-    """The schema of the value part of every insights row (page, post and reel insights)."""
-    return [
-        th.Property("value", th.NumberType, description="The value (null when not a number)"),
-        th.Property(
-            "value_json",
-            th.StringType,
-            description="The original value as JSON when it is not a plain number, else null",
-        ),
-        th.Property(
-            "breakdown_key",
-            th.StringType,
-            required=True,
-            description=(
-                "'' for a plain value; the object key for object-valued metrics, or e.g. "
-                "'is_from_ads=1' for breakdowns"
-            ),
-        ),
-        th.Property("title", th.StringType),
-        th.Property("description", th.StringType),
-    ]
 
 
 def _number(value: Any) -> int | float | None:

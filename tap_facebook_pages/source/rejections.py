@@ -2,7 +2,7 @@
 
 One policy for page, post and reel insights:
 
-- A metric refused alone (see ``retired.py``) is skipped for that page with one WARNING naming
+- A metric refused alone (see ``bisect.py``) is skipped for that page with one WARNING naming
   page, metric and the API's reason, and remembered in the stream's (or partition's) state:
   ``rejected_metrics: {name: {"reason", "message", "since", "checked"}}``, plus the older
   ``invalid_metrics`` list of names, kept for readers of earlier states.

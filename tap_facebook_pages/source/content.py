@@ -38,23 +38,23 @@ from tap_facebook_pages.graph.errors import (
     clean_text,
     rejection_reason,
 )
-from tap_facebook_pages.insights import answer_entries, insights_rows
 from tap_facebook_pages.metrics import load_catalog
-from tap_facebook_pages.rejections import (
+from tap_facebook_pages.source.bisect import isolate_rejected
+from tap_facebook_pages.source.rejections import (
     RejectedMetrics,
     requested_metrics,
     warn_rejected,
     warn_skipped,
 )
-from tap_facebook_pages.retired import isolate_rejected
+from tap_facebook_pages.source.rows import answer_entries, insights_rows
 from tap_facebook_pages.stopping import Stopped
 from tap_facebook_pages.windows import PACIFIC, iter_windows, pacific_today
 
 if TYPE_CHECKING:
     import logging
 
-    from tap_facebook_pages.pages import Page
-    from tap_facebook_pages.settings import MetricPlan, Settings
+    from tap_facebook_pages.config import MetricPlan, Settings
+    from tap_facebook_pages.source.discovery import Page
     from tap_facebook_pages.tap import TapFacebookPages
 
 PAGE_SIZE = 100
@@ -448,7 +448,7 @@ class PageListing:
     def _nodes(
         self, since: datetime.date, until: datetime.date, logger: logging.Logger
     ) -> list[dict[str, Any]]:
-        """The window's nodes; a metric the API refuses is isolated (``retired.py``: probes of
+        """The window's nodes; a metric the API refuses is isolated (``bisect.py``: probes of
         one result each, never convicting on one answer) and the listing asked again without
         it. A refusal no probe reproduces (a one-off) is retried, at most twice."""
         last: GraphError | None = None
