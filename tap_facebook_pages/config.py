@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from singer_sdk import typing as th
+
 from tap_facebook_pages.metrics import MetricCatalog, load_catalog
 from tap_facebook_pages.windows import last_complete_day
 
@@ -249,3 +251,237 @@ class Settings:
             posts_lookback_days=int(posts_lookback),
             reel_metrics=content_plans["reel_metrics"],
         )
+
+
+def config_schema() -> dict[str, Any]:
+    catalog = load_catalog()
+    default_metrics = catalog.defaults("PAGE")
+    return th.PropertiesList(
+        th.Property(
+            "access_token",
+            th.StringType(nullable=False),
+            secret=True,
+            title="Access Token",
+            description=(
+                "User, system-user or page access token with pages_show_list, "
+                "pages_read_engagement and read_insights. Required unless `sandbox` is true."
+            ),
+        ),
+        th.Property(
+            "page_ids",
+            th.ArrayType(th.StringType(nullable=False)),
+            title="Page IDs",
+            description=(
+                "Restrict extraction to these pages (numeric ids; a repeated id is read once). "
+                "Default: every page the token can ANALYZE. Pages missing from /me/accounts "
+                "(business-linked) are looked up directly. An empty list is an error: remove "
+                "the setting to read every page."
+            ),
+        ),
+        th.Property(
+            "start_date",
+            th.DateType,
+            title="Start Date",
+            description=(
+                "First day to extract when there is no bookmark (YYYY-MM-DD). Default: 90 days "
+                f"ago. A date more than {HISTORY_DAYS} days ago starts at {HISTORY_DAYS} days "
+                "ago instead, with a warning: the Graph API keeps about two years of insights."
+            ),
+        ),
+        th.Property(
+            "end_date",
+            th.DateType,
+            title="End Date",
+            description=(
+                "Last day to extract (inclusive, YYYY-MM-DD), within the last "
+                f"{HISTORY_DAYS} days. Default: the last complete Pacific day."
+            ),
+        ),
+        th.Property(
+            "lookback_days",
+            th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
+            default=3,
+            title="Lookback Days",
+            description=(
+                "Re-read this many days before the bookmark on every run, for late data "
+                f"(0-{MAX_LOOKBACK_DAYS})."
+            ),
+        ),
+        th.Property(
+            "window_days",
+            th.IntegerType(minimum=1, maximum=90),
+            default=90,
+            title="Window Days",
+            description="Largest since/until span of one insights request (1-90 days).",
+        ),
+        th.Property(
+            "page_metrics",
+            th.ArrayType(th.StringType(nullable=False)),
+            default=default_metrics,
+            title="Page Metrics",
+            description=(
+                "Page insights metrics to request (all in one call per window). Retired names are "
+                "replaced by their live successor or skipped; see catalog/METRICS.md. An empty "
+                "list is an error: remove the setting to use the defaults."
+            ),
+        ),
+        th.Property(
+            "periods",
+            th.ArrayType(th.StringType(allowed_values=["day", "week", "days_28"])),
+            default=["day"],
+            title="Periods",
+            description=(
+                "Periods to request: day, week and/or days_28. An empty list is an error: remove "
+                "the setting to use the default."
+            ),
+        ),
+        th.Property(
+            "breakdowns",
+            th.ArrayType(th.StringType(allowed_values=["is_from_ads", "is_from_followers"])),
+            default=[],
+            title="Breakdowns",
+            description=(
+                "Also request these breakdowns for the metrics that support them (page_media_view, "
+                "post_media_view): extra rows with breakdown_key is_from_ads=0 / is_from_ads=1."
+            ),
+        ),
+        th.Property(
+            "post_metrics",
+            th.ArrayType(th.StringType(nullable=False)),
+            default=catalog.defaults("POST"),
+            title="Post Metrics",
+            description=(
+                "Lifetime post insights metrics (post_insights stream), requested by field "
+                "expansion on the posts listing. Retired names are replaced or skipped. An empty "
+                "list is an error: remove the setting to use the defaults."
+            ),
+        ),
+        th.Property(
+            "posts_lookback_days",
+            th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
+            default=28,
+            title="Posts Lookback Days",
+            description=(
+                "Posts and reels (and their insights) are re-read for every object created "
+                f"within this many days before end_date, plus any new one (0-{MAX_LOOKBACK_DAYS})."
+            ),
+        ),
+        th.Property(
+            "reel_metrics",
+            th.ArrayType(th.StringType(nullable=False)),
+            default=catalog.defaults("REEL"),
+            title="Reel Metrics",
+            description=(
+                "Lifetime reel metrics (reel_insights stream), requested by video_insights field "
+                "expansion on the video_reels listing. Retired names are replaced or skipped. An "
+                "empty list is an error: remove the setting to use the defaults."
+            ),
+        ),
+        th.Property(
+            "api_version",
+            th.StringType(nullable=False),
+            default="v25.0",
+            title="API Version",
+            description="Graph API version used in the URL path, like v25.0.",
+        ),
+        th.Property(
+            "api_base_url",
+            th.StringType(nullable=False),
+            default="https://graph.facebook.com",
+            title="API Base URL",
+            description=(
+                "Graph API base URL, http:// or https:// and a host (point it at a sandbox for "
+                "tests and pipelines)."
+            ),
+        ),
+        th.Property(
+            "app_secret",
+            th.StringType,
+            secret=True,
+            title="App Secret",
+            description="When set, every request carries appsecret_proof for the token it uses.",
+        ),
+        th.Property(
+            "sandbox",
+            th.BooleanType,
+            default=False,
+            title="Sandbox",
+            description=(
+                "Read from the built-in offline Graph API sandbox (fake data) instead of "
+                "Facebook; no token needed."
+            ),
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=1, maximum=20),
+            default=5,
+            title="Max Retries",
+            description="Attempts per Graph call on transient errors (and on throttling).",
+        ),
+        th.Property(
+            "backoff_base_seconds",
+            th.NumberType(minimum=0, maximum=60),
+            default=1.0,
+            title="Backoff Base Seconds",
+            description="Exponential backoff base, 0-60: waits are uniform(0, base * 2**attempt).",
+        ),
+        th.Property(
+            "max_throttle_wait_seconds",
+            th.NumberType(minimum=0, maximum=86400),
+            default=900,
+            title="Max Throttle Wait Seconds",
+            description="Longest single wait after a rate-limit error or at high usage (0-86400).",
+        ),
+        th.Property(
+            "request_timeout_seconds",
+            th.NumberType(minimum=1, maximum=600),
+            default=60,
+            title="Request Timeout Seconds",
+            description="Connect and read timeout of one Graph request (1-600).",
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType(minimum=1, maximum=32),
+            default=4,
+            title="Max Concurrency",
+            description="Graph HTTP requests in flight at once, across pages.",
+        ),
+        th.Property(
+            "batch_api",
+            th.BooleanType,
+            default=True,
+            title="Use the Graph Batch API",
+            description=(
+                "Group independent insights requests (different pages and windows) into Graph "
+                "batch requests of up to 50: fewer round trips, same quota."
+            ),
+        ),
+        th.Property(
+            "fast_path",
+            th.BooleanType,
+            default=True,
+            title="Fast Record Path",
+            description=(
+                "Write each window's records in one piece (same messages as the SDK's own "
+                "path, several times less CPU). Turn off to use the SDK's per-record path; it "
+                "is also off by itself on an SDK version other than the one it was written for."
+            ),
+        ),
+        th.Property(
+            "shard_count",
+            th.IntegerType(minimum=1),
+            default=1,
+            title="Shard Count",
+            description=(
+                "Split the fleet into this many shards (one run each); a page belongs to exactly "
+                "one shard by a stable hash of its id."
+            ),
+        ),
+        th.Property(
+            "shard_index",
+            th.IntegerType(minimum=0),
+            default=0,
+            title="Shard Index",
+            description="Which shard this run reads: 0 .. shard_count-1.",
+        ),
+    ).to_dict()

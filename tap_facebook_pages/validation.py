@@ -345,14 +345,14 @@ def _fill_source(message: str, sources: Mapping[str, str]) -> str:
 def check_config(
     raw: Any,
     *,
-    schema: Mapping[str, Any] | None = None,
+    schema: Mapping[str, Any],
     sources: Mapping[str, str] | None = None,
     require_token: bool = False,
     today: datetime.date | None = None,
 ) -> list[str]:
     """Check a config before the SDK validates it; returns warnings, raises ``ConfigError``.
 
-    ``schema`` is the tap's final config schema (default: ``TapFacebookPages``'s);
+    ``schema`` is the tap's final config schema (``final_schema(TapFacebookPages)``);
     ``sources`` maps a setting to where it was read (shown in messages). Errors: wrong types
     and ranges (SDK schema), a secret that is not a string (its value is never shown), null for
     a setting that has a default, an empty selection list, a bad URL, API version, page id or
@@ -360,10 +360,6 @@ def check_config(
     metrics, start_date after end_date…). Warnings: unknown setting names (with the closest
     known one) and duplicate page ids (read once).
     """
-    if schema is None:
-        from tap_facebook_pages.tap import TapFacebookPages  # noqa: PLC0415 - tap imports us
-
-        schema = final_schema(TapFacebookPages)
     config = _object(raw, "config", "an object of settings")
     props: Mapping[str, Any] = schema.get("properties", {})
     secrets = [s for name, p in props.items() if _is_secret(p) for s in _strings(raw.get(name))]

@@ -6,8 +6,8 @@ import datetime as dt
 from concurrent.futures import Future
 from typing import Any
 
+from tap_facebook_pages.runtime import PREFETCH_BUDGET_VALUES, _estimated_values
 from tap_facebook_pages.source.prefetch import PlanItem, Prefetcher
-from tap_facebook_pages.tap import PREFETCH_BUDGET_VALUES, _estimated_values
 
 
 class RecordingExecutor:

@@ -4,7 +4,7 @@
 ``reel_insights`` from the same ``/{page-id}/video_reels`` calls: the insights are a field
 expansion of the listing (``insights.metric(…).period(lifetime)`` /
 ``video_insights.metric(…).period(lifetime)``), never one call per post. The SDK syncs the two
-streams of a pair one after the other (in name order, the insights stream first), so the tap owns
+streams of a pair one after the other (in name order, the insights stream first), so the run owns
 one :class:`ContentFetcher` per run: the first stream of a pair to sync makes the calls, window by
 window, and the fetcher keeps only what the other selected stream still needs (in the usual
 order, the small object rows, never the insight rows); the second stream replays that, and
@@ -54,8 +54,9 @@ if TYPE_CHECKING:
     import logging
 
     from tap_facebook_pages.config import MetricPlan, Settings
+    from tap_facebook_pages.graph.client import GraphClient
+    from tap_facebook_pages.report import RunReport
     from tap_facebook_pages.source.discovery import Page
-    from tap_facebook_pages.tap import TapFacebookPages
 
 PAGE_SIZE = 100
 USER_CONTENT_PERMISSION = "pages_read_user_content"
@@ -275,6 +276,22 @@ class WindowResult:
     insights: list[dict[str, Any]] | None = None
 
 
+class ContentRuntime(Protocol):
+    """What the fetcher needs of the run (the runtime provides it)."""
+
+    @property
+    def settings(self) -> Settings:
+        """Resolved settings."""
+
+    @property
+    def graph(self) -> GraphClient:
+        """The run's Graph client."""
+
+    @property
+    def report(self) -> RunReport:
+        """The run report."""
+
+
 class Consumer(Protocol):
     """What a stream of a pair tells the fetcher about itself."""
 
@@ -373,7 +390,7 @@ class PageListing:
         """``(breakdown, metrics that support it)`` for each configured breakdown."""
         catalog = load_catalog()
         out = []
-        for breakdown in self.fetcher.tap.settings.breakdowns:
+        for breakdown in self.fetcher.runtime.settings.breakdowns:
             subset = [
                 m
                 for m in metrics
@@ -403,7 +420,7 @@ class PageListing:
     ) -> list[dict[str, Any]]:
         nodes: list[dict[str, Any]] = []
         params = self._params(since, until, self._fields(metrics), PAGE_SIZE)
-        graph = self.fetcher.tap.graph
+        graph = self.fetcher.runtime.graph
         path = f"{self.page.id}/{self.kind.edge}"
         for body in graph.iterate(path, params, token=self.page.token, scope=self.page.id):
             data = body.get("data", [])
@@ -417,7 +434,7 @@ class PageListing:
         """One small listing call (``limit=1``): raises ``InvalidMetricError`` for a bad set."""
         params = self._params(since, until, self._fields(metrics, probe=True), 1)
         path = f"{self.page.id}/{self.kind.edge}"
-        self.fetcher.tap.graph.get(path, params, token=self.page.token, scope=self.page.id)
+        self.fetcher.runtime.graph.get(path, params, token=self.page.token, scope=self.page.id)
 
     def _fetch(
         self, since: datetime.date, until: datetime.date, logger: logging.Logger
@@ -429,12 +446,12 @@ class PageListing:
         except (AuthError, Stopped):
             raise
         except PagePermissionError as error:
-            self.fetcher.tap.report.page_denied(
+            self.fetcher.runtime.report.page_denied(
                 logger, page_id=self.page.id, what=self.kind.name, error=error
             )
             return None
         except Exception as error:  # noqa: BLE001 - the failure boundary of one window
-            self.fetcher.tap.report.window_failed(
+            self.fetcher.runtime.report.window_failed(
                 logger,
                 page_id=self.page.id,
                 stream="+".join(sorted(self.pending)),
@@ -578,8 +595,9 @@ class PageListing:
 class ContentFetcher:
     """Per-run, per-page listings of posts and reels, shared by the streams of each pair."""
 
-    def __init__(self, tap: TapFacebookPages) -> None:
-        self.tap = tap
+    def __init__(self, runtime: ContentRuntime, streams: Callable[[str], Any]) -> None:
+        self.runtime = runtime
+        self._streams = streams
         self.observed = observation_day()
         self.user_content_allowed = True
         self._listings: dict[tuple[str, str], PageListing] = {}
@@ -589,7 +607,7 @@ class ContentFetcher:
     # -- streams of a pair ------------------------------------------------------------------
 
     def _stream(self, name: str) -> Any:
-        return self.tap.streams.get(name)
+        return self._streams(name)
 
     def needs(self, stream_name: str, page: Page) -> bool:
         """True when ``stream_name`` is selected and syncs ``page``."""
@@ -614,7 +632,7 @@ class ContentFetcher:
 
     def requested_metrics(self, kind: ContentKind, page: Page) -> list[str]:
         """The metrics to expand (``rejections.requested_metrics``)."""
-        configured = kind.plan(self.tap.settings).requests
+        configured = kind.plan(self.runtime.settings).requests
         memory = self.rejected(kind, page)
         return list(requested_metrics(configured, memory, load_catalog(), kind.level))
 
@@ -639,7 +657,7 @@ class ContentFetcher:
         for name in consumers - {consumer.name}:
             other = self._stream(name)
             starts.append(other.listing_start(page))
-        settings = self.tap.settings
+        settings = self.runtime.settings
         want_insights = kind.insights_stream in consumers
         return PageListing(
             fetcher=self,

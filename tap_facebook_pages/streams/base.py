@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import MaxRecordsLimitException
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tap_facebook_pages.config import Settings
     from tap_facebook_pages.graph.client import GraphClient
     from tap_facebook_pages.report import RunReport
-    from tap_facebook_pages.tap import TapFacebookPages
+    from tap_facebook_pages.runtime import Runtime
 
 
 class _ExpectedFailureFilter(logging.Filter):
@@ -48,30 +48,26 @@ _EXPECTED_FAILURES = _ExpectedFailureFilter()
 class GraphStream(FastPathStream):
     """A stream whose records come from the tap's Graph client (streams never do HTTP)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, tap: Any, runtime: Runtime, **kwargs: Any) -> None:
+        self.runtime = runtime
+        super().__init__(tap, **kwargs)
         if _EXPECTED_FAILURES not in self.logger.filters:
             self.logger.addFilter(_EXPECTED_FAILURES)
 
     @property
-    def tap(self) -> TapFacebookPages:
-        """The owning tap."""
-        return cast("TapFacebookPages", super().tap)
-
-    @property
     def graph(self) -> GraphClient:
         """The tap's one Graph client."""
-        return self.tap.graph
+        return self.runtime.graph
 
     @property
     def settings(self) -> Settings:
         """Resolved settings."""
-        return self.tap.settings
+        return self.runtime.settings
 
     @property
     def report(self) -> RunReport:
         """Where failures and per-page statistics of this run are collected."""
-        return self.tap.report
+        return self.runtime.report
 
     def get_replication_key_signpost(self, context: Any = None) -> None:
         """No signpost: windows never reach past the last complete Pacific day."""

@@ -100,14 +100,14 @@ class ContentStream(GraphStream):
     @property
     def partitions(self) -> list[dict[str, Any]] | None:
         """One partition per page (insights: per page whose token's user can ANALYZE)."""
-        pages = self.tap.pages
+        pages = self.runtime.pages
         if self.insights:
             pages = [p for p in pages if p.can_analyze]
         return [{"page_id": p.id} for p in pages]
 
     def _page(self, context: Any) -> Page | None:
         page_id = (context or {}).get("page_id")
-        return next((p for p in self.tap.pages if p.id == page_id), None)
+        return next((p for p in self.runtime.pages if p.id == page_id), None)
 
     def listing_start(self, page: Page) -> datetime.date:
         """First day this stream needs for ``page``: start_date, or bookmark/lookback."""
@@ -127,7 +127,7 @@ class ContentStream(GraphStream):
         started = time.monotonic()
         stats = self.graph.stats(page.id)
         before = (stats.requests, stats.retries, stats.throttle_wait_s)
-        listing = self.tap.content.listing(self.kind, page, self)
+        listing = self.runtime.content.listing(self.kind, page, self)
         count = 0
         for window in listing.consume(self.name, self.logger):
             rows = window.insights if self.insights else window.objects

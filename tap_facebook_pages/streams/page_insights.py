@@ -16,7 +16,7 @@ import operator
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -48,6 +48,9 @@ from tap_facebook_pages.windows import (
     iter_windows,
     pacific_today,
 )
+
+if TYPE_CHECKING:
+    from tap_facebook_pages.runtime import Runtime
 
 INSIGHTS_SCHEMA = th.PropertiesList(
     th.Property("page_id", th.StringType, required=True, description="Page id"),
@@ -124,9 +127,9 @@ class PageInsightsStream(GraphStream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # rows are built with their final types
     schema = INSIGHTS_SCHEMA
 
-    def __init__(self, tap: Any, page: Page) -> None:
+    def __init__(self, tap: Any, runtime: Runtime, page: Page) -> None:
         self.page = page
-        super().__init__(tap, name=f"page_insights_{page.id}")
+        super().__init__(tap, runtime, name=f"page_insights_{page.id}")
 
     # -- planning -----------------------------------------------------------------------
 
@@ -296,7 +299,7 @@ class PageInsightsStream(GraphStream):
             return subset, entries
 
         metrics = list(spec.metrics)
-        prefetcher = self.tap.prefetcher
+        prefetcher = self.runtime.prefetcher
         future = prefetcher.take(self._key(spec, window)) if prefetcher else None
         if future is None:
             return isolate_rejected(call, metrics)

@@ -45,5 +45,5 @@ class PagesStream(GraphStream):
 
     def get_records(self, context: Any) -> Iterable[dict[str, Any]]:
         """One row per discovered page."""
-        for page in self.tap.pages:
+        for page in self.runtime.pages:
             yield dict(page.record)

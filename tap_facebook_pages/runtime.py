@@ -1,0 +1,240 @@
+"""The composition root of one run: built from the config, it owns the Graph client, the batch
+executor, the prefetcher, discovery, the posts/reels fetcher and the run report. Streams receive
+it in their constructor (they never reach back through the tap); the tap builds it once.
+
+It imports neither ``tap.py`` nor ``streams/``: what it needs from the streams (the prefetch
+plan, a sibling stream by name) it is handed as callables.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tap_facebook_pages.config import Settings, UserError
+from tap_facebook_pages.graph.batch import MAX_BATCH, BatchExecutor
+from tap_facebook_pages.graph.client import GraphClient
+from tap_facebook_pages.graph.errors import AuthError, GraphError
+from tap_facebook_pages.graph.redact import Redactor
+from tap_facebook_pages.report import Failure, RunReport
+from tap_facebook_pages.source.content import ContentFetcher
+from tap_facebook_pages.source.discovery import (
+    Discovery,
+    Page,
+    discover_pages,
+    missing_permissions,
+)
+from tap_facebook_pages.source.prefetch import PlanItem, Prefetcher
+
+SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
+RENEWAL_HELP = (
+    "Get a new long-lived token: exchange a fresh user token with GET /oauth/access_token"
+    "?grant_type=fb_exchange_token (see README 'Getting a token'), or use a system-user token."
+)
+
+
+class AuthFailedError(UserError):
+    """The access token is expired, revoked or invalid."""
+
+
+class DiscoveryFailedError(UserError):
+    """The pages could not be listed at all (a config problem, or the API is down)."""
+
+    exit_code = 1
+
+
+class RunFailedError(UserError):
+    """Some pages or windows could not be read; the others were loaded."""
+
+    exit_code = 1
+
+
+# Estimated insights values (days x metrics x periods) prefetched at most, about 1.5 MB of JSON;
+# the minimum of two full batches ahead wins over it (a backfill's 90-day windows).
+PREFETCH_BUDGET_VALUES = 60_000
+
+
+def _estimated_values(item: PlanItem) -> float:
+    """Rough size of one planned insights request's answer, in values."""
+    params = item[2]
+    try:
+        days = (
+            datetime.date.fromisoformat(params["until"])
+            - datetime.date.fromisoformat(params["since"])
+        ).days
+    except (KeyError, ValueError):
+        return 1.0
+    metrics = str(params.get("metric") or "").count(",") + 1
+    periods = 1 if params.get("period") else 2
+    return float(max(1, days) * metrics * periods * (2 if params.get("breakdown") else 1))
+
+
+def auth_message(error: AuthError) -> str:
+    """The one line for a rejected token."""
+    return f"The access token was rejected by Facebook: {error.describe()}. {RENEWAL_HELP}"
+
+
+def shard_of(page_id: str, shard_count: int) -> int:
+    """The shard of a page: a stable hash of its id (same on every machine and run)."""
+    digest = hashlib.sha256(page_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % shard_count
+
+
+class Runtime:
+    """The shared objects of one run (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        logger: logging.Logger,
+        redactor: Redactor,
+        report: RunReport,
+        plan_source: Callable[[], Iterable[PlanItem]] = lambda: (),
+        stream_lookup: Callable[[str], Any] = lambda name: None,
+    ) -> None:
+        self.config = config
+        self.logger = logger
+        self.redactor = redactor
+        self.report = report
+        self.plan_source = plan_source
+        self.stream_lookup = stream_lookup
+        self.missing_permissions: list[str] | None = None
+        self._sandbox: Any = None
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """Validated settings (raises ConfigError before any Graph call)."""
+        return Settings.from_config(self.config, self.logger)
+
+    @functools.cached_property
+    def graph(self) -> GraphClient:
+        """The one Graph client of this run (starts the sandbox when ``sandbox`` is true)."""
+        config = self.config
+        base_url = config.get("api_base_url") or "https://graph.facebook.com"
+        token = config.get("access_token")
+        self.redactor.add(token, config.get("app_secret"))
+        if config.get("sandbox"):
+            from tap_facebook_pages.sandbox import SandboxServer  # noqa: PLC0415
+
+            self._sandbox = SandboxServer(app_secret=config.get("app_secret")).start()
+            base_url = self._sandbox.url
+            token = token or SANDBOX_TOKEN
+            self.logger.info("Sandbox mode: reading fake data from %s", base_url)
+        if not token:
+            msg = "access_token is required (or set sandbox: true to try the tap on fake data)"
+            raise UserError(msg)
+        return GraphClient(
+            base_url=base_url,
+            api_version=config.get("api_version") or "v25.0",
+            access_token=token,
+            app_secret=config.get("app_secret"),
+            max_retries=int(config.get("max_retries") or 5),
+            backoff_base_seconds=float(config.get("backoff_base_seconds", 1.0)),
+            max_throttle_wait_seconds=float(config.get("max_throttle_wait_seconds", 900)),
+            timeout_seconds=float(config.get("request_timeout_seconds") or 60),
+            redactor=self.redactor,
+            logger=self.logger.getChild("graph"),
+        )
+
+    @functools.cached_property
+    def executor(self) -> BatchExecutor:
+        """Concurrent, batched Graph calls for the prefetcher."""
+        return BatchExecutor(
+            self.graph,
+            max_concurrency=int(self.config.get("max_concurrency") or 4),
+            use_batch=bool(self.config.get("batch_api", True)),
+        )
+
+    @functools.cached_property
+    def prefetcher(self) -> Prefetcher | None:
+        """Prefetches every selected page's insights requests (None when sequential)."""
+        concurrency = int(self.config.get("max_concurrency") or 4)
+        batching = bool(self.config.get("batch_api", True))
+        if concurrency <= 1 and not batching:
+            return None
+
+        plan = self.plan_source
+        # Batching: at least two full batches ahead, at most one per allowed in-flight request,
+        # and no more than PREFETCH_BUDGET_VALUES estimated values held (source/prefetch.py).
+        batch = MAX_BATCH if batching else 1
+        return Prefetcher(
+            self.executor,
+            plan,
+            batch=batch,
+            min_ahead=2 * batch if batching else 2 * concurrency,
+            max_ahead=max(2, concurrency) * batch if batching else 2 * concurrency,
+            budget=PREFETCH_BUDGET_VALUES,
+            weight=_estimated_values,
+        )
+
+    @functools.cached_property
+    def discovery(self) -> Discovery:
+        """Pages readable with the token (one ``/me/accounts`` call, paginated)."""
+        _ = self.settings  # validate config before the first call
+        try:
+            # /me/permissions does not depend on the listing: one round trip saved.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-perm") as pool:
+                permissions = pool.submit(missing_permissions, self.graph, self.logger)
+                found = discover_pages(self.graph, self.settings.page_ids, self.logger)
+                if not found.pages and not found.problems:
+                    msg = (
+                        "the token can read no Facebook page (/me/accounts listed none): give "
+                        "the token's user a role with the ANALYZE task on a page, and grant "
+                        "pages_show_list (business-linked pages also need business_management, "
+                        "or name them in page_ids)"
+                    )
+                    raise DiscoveryFailedError(msg)
+                found.pages = [p for p in found.pages if self.in_shard(p.id)]
+                for page_id, problem in found.problems:
+                    if self.in_shard(page_id):  # named in page_ids, and unreadable: exit 1
+                        self.report.fail(
+                            Failure(page_id=page_id, stream="pages", detail=problem.describe())
+                        )
+                self.missing_permissions = permissions.result()
+        except AuthError as error:
+            raise AuthFailedError(auth_message(error)) from None
+        except GraphError as error:
+            msg = (
+                f"Could not list the token's pages: {error.describe()}. Check access_token, "
+                "app_secret (appsecret_proof), api_version and api_base_url."
+            )
+            raise DiscoveryFailedError(msg) from None
+        if self.missing_permissions:
+            self.logger.warning(
+                "missing_required_permissions: %s. Without them Facebook answers with empty "
+                "data instead of an error; re-authorize the app and grant them.",
+                ", ".join(self.missing_permissions),
+            )
+        return found
+
+    def in_shard(self, page_id: str) -> bool:
+        """True when ``page_id`` belongs to this run's shard (stable hash of the id)."""
+        count = int(self.config.get("shard_count") or 1)
+        index = int(self.config.get("shard_index") or 0)
+        if count <= 1:
+            return True
+        return shard_of(page_id, count) == index
+
+    @functools.cached_property
+    def content(self) -> ContentFetcher:
+        """This run's posts/reels listings, shared by each pair of streams (source/content.py)."""
+        return ContentFetcher(self, self.stream_lookup)
+
+    @property
+    def pages(self) -> list[Page]:
+        """Every page of this run."""
+        return self.discovery.pages
+
+    def close(self) -> None:
+        """Stop the executor and the sandbox (when they were started)."""
+        if "executor" in self.__dict__:
+            self.executor.close()
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
