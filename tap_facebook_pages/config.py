@@ -15,6 +15,26 @@ from tap_facebook_pages.windows import last_complete_day
 
 DEFAULT_START_DAYS = 90
 DEFAULT_POSTS_LOOKBACK_DAYS = 28
+# Every scalar setting's default, written once: the JSON schema and Settings both read it.
+DEFAULTS: dict[str, Any] = {
+    "lookback_days": 3,
+    "window_days": 90,
+    "periods": ["day"],
+    "breakdowns": [],
+    "posts_lookback_days": DEFAULT_POSTS_LOOKBACK_DAYS,
+    "api_version": "v25.0",
+    "api_base_url": "https://graph.facebook.com",
+    "sandbox": False,
+    "max_retries": 5,
+    "backoff_base_seconds": 1.0,
+    "max_throttle_wait_seconds": 900,
+    "request_timeout_seconds": 60,
+    "max_concurrency": 4,
+    "batch_api": True,
+    "fast_path": True,
+    "shard_count": 1,
+    "shard_index": 0,
+}
 MAX_LOOKBACK_DAYS = 730
 HISTORY_DAYS = 760  # the Graph API keeps about two years of insights
 
@@ -142,6 +162,12 @@ def _date(value: Any, setting: str) -> datetime.date | None:
         raise ConfigError(msg) from None
 
 
+def _setting(config: Mapping[str, Any], name: str) -> Any:
+    """A setting's value, or its one default (an absent or null setting)."""
+    value = config.get(name)
+    return DEFAULTS[name] if value is None else value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings used by streams."""
@@ -159,6 +185,21 @@ class Settings:
     post_metrics: MetricPlan = field(default_factory=lambda: MetricPlan({}, {}, ()))
     posts_lookback_days: int = DEFAULT_POSTS_LOOKBACK_DAYS
     reel_metrics: MetricPlan = field(default_factory=lambda: MetricPlan({}, {}, ()))
+    # Transport, concurrency and sharding (the runtime reads these; secrets never in a repr).
+    access_token: str | None = field(default=None, repr=False)
+    app_secret: str | None = field(default=None, repr=False)
+    sandbox: bool = DEFAULTS["sandbox"]
+    api_base_url: str = DEFAULTS["api_base_url"]
+    api_version: str = DEFAULTS["api_version"]
+    max_retries: int = DEFAULTS["max_retries"]
+    backoff_base_seconds: float = DEFAULTS["backoff_base_seconds"]
+    max_throttle_wait_seconds: float = DEFAULTS["max_throttle_wait_seconds"]
+    request_timeout_seconds: float = DEFAULTS["request_timeout_seconds"]
+    max_concurrency: int = DEFAULTS["max_concurrency"]
+    batch_api: bool = DEFAULTS["batch_api"]
+    fast_path: bool = DEFAULTS["fast_path"]
+    shard_count: int = DEFAULTS["shard_count"]
+    shard_index: int = DEFAULTS["shard_index"]
 
     @classmethod
     def from_config(
@@ -196,19 +237,18 @@ class Settings:
         if start_date > end_date:
             msg = f"start_date {start_date} is after end_date {end_date}"
             raise ConfigError(msg)
-        window_days = int(config.get("window_days") or 90)
+        window_days = int(_setting(config, "window_days"))
         if not 1 <= window_days <= 90:
             msg = f"window_days must be between 1 and 90, not {window_days}"
             raise ConfigError(msg)
-        lookback = int(config.get("lookback_days", 3))
+        lookback = int(_setting(config, "lookback_days"))
         if not 0 <= lookback <= MAX_LOOKBACK_DAYS:
             msg = f"lookback_days must be between 0 and {MAX_LOOKBACK_DAYS}, not {lookback}"
             raise ConfigError(msg)
-        periods = tuple(config.get("periods") or ("day",))
+        periods = tuple(_setting(config, "periods"))
         names = config.get("page_metrics") or catalog.defaults("PAGE")
         page_ids = config.get("page_ids") or None
-        posts_lookback = config.get("posts_lookback_days")
-        posts_lookback = DEFAULT_POSTS_LOOKBACK_DAYS if posts_lookback is None else posts_lookback
+        posts_lookback = _setting(config, "posts_lookback_days")
         if not 0 <= int(posts_lookback) <= MAX_LOOKBACK_DAYS:
             msg = (
                 f"posts_lookback_days must be between 0 and {MAX_LOOKBACK_DAYS}, "
@@ -246,10 +286,24 @@ class Settings:
             periods=periods,
             page_metrics=page_plan,
             page_ids=tuple(dict.fromkeys(str(p) for p in page_ids)) if page_ids else None,
-            breakdowns=tuple(config.get("breakdowns") or ()),
+            breakdowns=tuple(_setting(config, "breakdowns")),
             post_metrics=content_plans["post_metrics"],
             posts_lookback_days=int(posts_lookback),
             reel_metrics=content_plans["reel_metrics"],
+            access_token=config.get("access_token") or None,
+            app_secret=config.get("app_secret") or None,
+            sandbox=bool(_setting(config, "sandbox")),
+            api_base_url=str(_setting(config, "api_base_url")).rstrip("/"),
+            api_version=str(_setting(config, "api_version")),
+            max_retries=int(_setting(config, "max_retries")),
+            backoff_base_seconds=float(_setting(config, "backoff_base_seconds")),
+            max_throttle_wait_seconds=float(_setting(config, "max_throttle_wait_seconds")),
+            request_timeout_seconds=float(_setting(config, "request_timeout_seconds")),
+            max_concurrency=int(_setting(config, "max_concurrency")),
+            batch_api=bool(_setting(config, "batch_api")),
+            fast_path=bool(_setting(config, "fast_path")),
+            shard_count=int(_setting(config, "shard_count")),
+            shard_index=int(_setting(config, "shard_index")),
         )
 
 
@@ -300,7 +354,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "lookback_days",
             th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
-            default=3,
+            default=DEFAULTS["lookback_days"],
             title="Lookback Days",
             description=(
                 "Re-read this many days before the bookmark on every run, for late data "
@@ -310,7 +364,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "window_days",
             th.IntegerType(minimum=1, maximum=90),
-            default=90,
+            default=DEFAULTS["window_days"],
             title="Window Days",
             description="Largest since/until span of one insights request (1-90 days).",
         ),
@@ -328,7 +382,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "periods",
             th.ArrayType(th.StringType(allowed_values=["day", "week", "days_28"])),
-            default=["day"],
+            default=DEFAULTS["periods"],
             title="Periods",
             description=(
                 "Periods to request: day, week and/or days_28. An empty list is an error: remove "
@@ -338,7 +392,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "breakdowns",
             th.ArrayType(th.StringType(allowed_values=["is_from_ads", "is_from_followers"])),
-            default=[],
+            default=DEFAULTS["breakdowns"],
             title="Breakdowns",
             description=(
                 "Also request these breakdowns for the metrics that support them (page_media_view, "
@@ -359,7 +413,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "posts_lookback_days",
             th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
-            default=28,
+            default=DEFAULTS["posts_lookback_days"],
             title="Posts Lookback Days",
             description=(
                 "Posts and reels (and their insights) are re-read for every object created "
@@ -380,14 +434,14 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "api_version",
             th.StringType(nullable=False),
-            default="v25.0",
+            default=DEFAULTS["api_version"],
             title="API Version",
             description="Graph API version used in the URL path, like v25.0.",
         ),
         th.Property(
             "api_base_url",
             th.StringType(nullable=False),
-            default="https://graph.facebook.com",
+            default=DEFAULTS["api_base_url"],
             title="API Base URL",
             description=(
                 "Graph API base URL, http:// or https:// and a host (point it at a sandbox for "
@@ -404,7 +458,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "sandbox",
             th.BooleanType,
-            default=False,
+            default=DEFAULTS["sandbox"],
             title="Sandbox",
             description=(
                 "Read from the built-in offline Graph API sandbox (fake data) instead of "
@@ -414,42 +468,42 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "max_retries",
             th.IntegerType(minimum=1, maximum=20),
-            default=5,
+            default=DEFAULTS["max_retries"],
             title="Max Retries",
             description="Attempts per Graph call on transient errors (and on throttling).",
         ),
         th.Property(
             "backoff_base_seconds",
             th.NumberType(minimum=0, maximum=60),
-            default=1.0,
+            default=DEFAULTS["backoff_base_seconds"],
             title="Backoff Base Seconds",
             description="Exponential backoff base, 0-60: waits are uniform(0, base * 2**attempt).",
         ),
         th.Property(
             "max_throttle_wait_seconds",
             th.NumberType(minimum=0, maximum=86400),
-            default=900,
+            default=DEFAULTS["max_throttle_wait_seconds"],
             title="Max Throttle Wait Seconds",
             description="Longest single wait after a rate-limit error or at high usage (0-86400).",
         ),
         th.Property(
             "request_timeout_seconds",
             th.NumberType(minimum=1, maximum=600),
-            default=60,
+            default=DEFAULTS["request_timeout_seconds"],
             title="Request Timeout Seconds",
             description="Connect and read timeout of one Graph request (1-600).",
         ),
         th.Property(
             "max_concurrency",
             th.IntegerType(minimum=1, maximum=32),
-            default=4,
+            default=DEFAULTS["max_concurrency"],
             title="Max Concurrency",
             description="Graph HTTP requests in flight at once, across pages.",
         ),
         th.Property(
             "batch_api",
             th.BooleanType,
-            default=True,
+            default=DEFAULTS["batch_api"],
             title="Use the Graph Batch API",
             description=(
                 "Group independent insights requests (different pages and windows) into Graph "
@@ -459,7 +513,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "fast_path",
             th.BooleanType,
-            default=True,
+            default=DEFAULTS["fast_path"],
             title="Fast Record Path",
             description=(
                 "Write each window's records in one piece (same messages as the SDK's own "
@@ -470,7 +524,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "shard_count",
             th.IntegerType(minimum=1),
-            default=1,
+            default=DEFAULTS["shard_count"],
             title="Shard Count",
             description=(
                 "Split the fleet into this many shards (one run each); a page belongs to exactly "
@@ -480,7 +534,7 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "shard_index",
             th.IntegerType(minimum=0),
-            default=0,
+            default=DEFAULTS["shard_index"],
             title="Shard Index",
             description="Which shard this run reads: 0 .. shard_count-1.",
         ),

@@ -115,14 +115,14 @@ class Runtime:
     @functools.cached_property
     def graph(self) -> GraphClient:
         """The one Graph client of this run (starts the sandbox when ``sandbox`` is true)."""
-        config = self.config
-        base_url = config.get("api_base_url") or "https://graph.facebook.com"
-        token = config.get("access_token")
-        self.redactor.add(token, config.get("app_secret"))
-        if config.get("sandbox"):
+        settings = self.settings
+        base_url = settings.api_base_url
+        token = settings.access_token
+        self.redactor.add(token, settings.app_secret)
+        if settings.sandbox:
             from tap_facebook_pages.sandbox import SandboxServer  # noqa: PLC0415
 
-            self._sandbox = SandboxServer(app_secret=config.get("app_secret")).start()
+            self._sandbox = SandboxServer(app_secret=settings.app_secret).start()
             base_url = self._sandbox.url
             token = token or SANDBOX_TOKEN
             self.logger.info("Sandbox mode: reading fake data from %s", base_url)
@@ -131,13 +131,13 @@ class Runtime:
             raise UserError(msg)
         return GraphClient(
             base_url=base_url,
-            api_version=config.get("api_version") or "v25.0",
+            api_version=settings.api_version,
             access_token=token,
-            app_secret=config.get("app_secret"),
-            max_retries=int(config.get("max_retries") or 5),
-            backoff_base_seconds=float(config.get("backoff_base_seconds", 1.0)),
-            max_throttle_wait_seconds=float(config.get("max_throttle_wait_seconds", 900)),
-            timeout_seconds=float(config.get("request_timeout_seconds") or 60),
+            app_secret=settings.app_secret,
+            max_retries=settings.max_retries,
+            backoff_base_seconds=settings.backoff_base_seconds,
+            max_throttle_wait_seconds=settings.max_throttle_wait_seconds,
+            timeout_seconds=settings.request_timeout_seconds,
             redactor=self.redactor,
             logger=self.logger.getChild("graph"),
         )
@@ -147,15 +147,15 @@ class Runtime:
         """Concurrent, batched Graph calls for the prefetcher."""
         return BatchExecutor(
             self.graph,
-            max_concurrency=int(self.config.get("max_concurrency") or 4),
-            use_batch=bool(self.config.get("batch_api", True)),
+            max_concurrency=self.settings.max_concurrency,
+            use_batch=self.settings.batch_api,
         )
 
     @functools.cached_property
     def prefetcher(self) -> Prefetcher | None:
         """Prefetches every selected page's insights requests (None when sequential)."""
-        concurrency = int(self.config.get("max_concurrency") or 4)
-        batching = bool(self.config.get("batch_api", True))
+        concurrency = self.settings.max_concurrency
+        batching = self.settings.batch_api
         if concurrency <= 1 and not batching:
             return None
 
@@ -215,8 +215,8 @@ class Runtime:
 
     def in_shard(self, page_id: str) -> bool:
         """True when ``page_id`` belongs to this run's shard (stable hash of the id)."""
-        count = int(self.config.get("shard_count") or 1)
-        index = int(self.config.get("shard_index") or 0)
+        count = self.settings.shard_count
+        index = self.settings.shard_index
         if count <= 1:
             return True
         return shard_of(page_id, count) == index

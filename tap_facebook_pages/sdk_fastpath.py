@@ -35,6 +35,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 from typing_extensions import override
 
+from tap_facebook_pages.config import DEFAULTS
 from tap_facebook_pages.stopping import STOP
 from tap_facebook_pages.writer import flush_stdout
 
@@ -52,7 +53,8 @@ _logger = logging.getLogger("tap-facebook-pages")
 def fast_path_enabled(config: Any) -> bool:
     """True when the SDK is the series these overrides were written for and the ``fast_path``
     setting is not false."""
-    return SUPPORTED and bool((config or {}).get("fast_path", True))
+    value = (config or {}).get("fast_path")
+    return SUPPORTED and bool(DEFAULTS["fast_path"] if value is None else value)
 
 
 class EncodedStateWriter(StateWriter):
