@@ -42,7 +42,7 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     for target in (
         "tap_facebook_pages.source.content.observation_day",
         "tap_facebook_pages.source.content.pacific_today",
-        "tap_facebook_pages.streams.page_insights.pacific_today",
+        "tap_facebook_pages.source.page_insights.pacific_today",
     ):
         monkeypatch.setattr(target, lambda: TODAY)
     with SandboxServer(today=TODAY) as srv:
