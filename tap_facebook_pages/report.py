@@ -42,6 +42,29 @@ class Failure:
         return f"{'; '.join(parts)}: {self.detail}"
 
 
+class StreamMeter:
+    """What one page's stream cost in this run (Graph calls, retries, waits, time), from the
+    Graph client's statistics of that page, for the stream's summary line."""
+
+    def __init__(self, stats: Any) -> None:
+        self._stats = stats
+        self._before = (stats.requests, stats.retries, stats.throttle_wait_s)
+        self._started = time.monotonic()
+
+    def costs(self) -> dict[str, Any]:
+        """``requests``, ``retries`` and ``throttle_wait_s`` since the stream started."""
+        stats, before = self._stats, self._before
+        return {
+            "requests": stats.requests - before[0],
+            "retries": stats.retries - before[1],
+            "throttle_wait_s": round(stats.throttle_wait_s - before[2], 3),
+        }
+
+    def duration_s(self) -> float:
+        """Seconds since the stream started."""
+        return round(time.monotonic() - self._started, 3)
+
+
 @dataclass
 class RunReport:
     """Collects failures, skips and per-stream summaries of one run (thread-safe)."""
@@ -119,11 +142,30 @@ class RunReport:
         with self._lock:
             self.missing_values += count
 
-    def stream_done(self, logger: logging.Logger, **fields: Any) -> None:
-        """Log one structured line for a page's stream at the end of its sync."""
+    def stream_done(
+        self,
+        logger: logging.Logger,
+        meter: StreamMeter,
+        *,
+        page_id: str,
+        stream: str,
+        rows: int,
+        **fields: Any,
+    ) -> None:
+        """The one structured line for a page's stream at the end of its sync: page, stream,
+        rows, what it cost (``meter``), the stream's own ``fields``, and its duration."""
         with self._lock:
-            self.rows += int(fields.get("rows") or 0)
-        logger.info("sync summary %s", json.dumps({"run_id": self.run_id, **fields}, default=str))
+            self.rows += rows
+        line = {
+            "run_id": self.run_id,
+            "page_id": page_id,
+            "stream": stream,
+            "rows": rows,
+            **meter.costs(),
+            **fields,
+            "duration_s": meter.duration_s(),
+        }
+        logger.info("sync summary %s", json.dumps(line, default=str))
 
     def summary(self) -> dict[str, Any]:
         """The run summary as a dict (logged as one JSON line)."""

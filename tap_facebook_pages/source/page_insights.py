@@ -18,7 +18,6 @@ import datetime
 import difflib
 import functools
 import operator
-import time
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from tap_facebook_pages.graph.errors import (
     rejection_reason,
 )
 from tap_facebook_pages.metrics import load_catalog
+from tap_facebook_pages.report import StreamMeter
 from tap_facebook_pages.source.bisect import Isolation, isolate_rejected
 from tap_facebook_pages.source.discovery import Page
 from tap_facebook_pages.source.rejections import (
@@ -450,9 +450,7 @@ class PageInsightsSource:
         self._missing: dict[tuple[str, str], list[str]] = {}
         self._duplicates: list[str] = []
         self._unasked: set[str] = set()
-        started = time.monotonic()
-        stats = self.graph.stats(self.page.id)
-        before = (stats.requests, stats.retries, stats.throttle_wait_s)
+        meter = StreamMeter(self.graph.stats(self.page.id))
         warn_skipped(
             self.logger, page_id=self.page.id, level="PAGE", skipped=self.rejected.skipped()
         )
@@ -495,15 +493,12 @@ class PageInsightsSource:
         missing = self._warn_gaps()
         self.report.stream_done(
             self.logger,
+            meter,
             page_id=self.page.id,
             stream=self.name,
             rows=count,
-            requests=stats.requests - before[0],
-            retries=stats.retries - before[1],
-            throttle_wait_s=round(stats.throttle_wait_s - before[2], 3),
             invalid_metrics=sorted(set(self.invalid_this_run)),
             missing_values=missing,
-            duration_s=round(time.monotonic() - started, 3),
         )
 
     def _warn_gaps(self) -> int:

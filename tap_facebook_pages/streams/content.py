@@ -11,12 +11,12 @@ window.
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Iterator
 from typing import Any
 
 from singer_sdk import typing as th
 
+from tap_facebook_pages.report import StreamMeter
 from tap_facebook_pages.source.content import POSTS, REELS, ContentKind, content_start
 from tap_facebook_pages.source.discovery import Page
 from tap_facebook_pages.streams.base import GraphStream
@@ -124,9 +124,7 @@ class ContentStream(GraphStream):
         page = self._page(context)
         if page is None:
             return
-        started = time.monotonic()
-        stats = self.graph.stats(page.id)
-        before = (stats.requests, stats.retries, stats.throttle_wait_s)
+        meter = StreamMeter(self.graph.stats(page.id))
         listing = self.runtime.content.listing(self.kind, page, self)
         count = 0
         for window in listing.consume(self.name, self.logger):
@@ -139,15 +137,7 @@ class ContentStream(GraphStream):
         if self.insights:
             fields["invalid_metrics"] = sorted(set(listing.invalid_found))
         self.report.stream_done(
-            self.logger,
-            page_id=page.id,
-            stream=self.name,
-            rows=count,
-            requests=stats.requests - before[0],
-            retries=stats.retries - before[1],
-            throttle_wait_s=round(stats.throttle_wait_s - before[2], 3),
-            duration_s=round(time.monotonic() - started, 3),
-            **fields,
+            self.logger, meter, page_id=page.id, stream=self.name, rows=count, **fields
         )
 
 
