@@ -382,6 +382,36 @@ class GraphClient:
         msg = f"more than {max_pages} pages of results; stopped following paging.next"
         raise MalformedAnswerError(msg, path="/" + path.lstrip("/"))
 
+    def for_page(self, token: str, scope: str) -> PageClient:
+        """This client bound to one page: its token and its pacing/statistics scope."""
+        return PageClient(self, token, scope)
+
     def close(self) -> None:
         """Close pooled connections."""
         self.session.close()
+
+
+@dataclass(frozen=True)
+class PageClient:
+    """The Graph client bound to one page: every call carries the page's token and spends (and
+    is paced by) the page's own quota scope."""
+
+    client: GraphClient
+    token: str
+    scope: str
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """GET one object or edge page for this page (see :meth:`GraphClient.request`)."""
+        return self.client.get(path, params, token=self.token, scope=self.scope, parse=parse)
+
+    def iterate(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a cursor-paged edge of this page (see :meth:`GraphClient.iterate`)."""
+        return self.client.iterate(path, params, token=self.token, scope=self.scope)

@@ -422,7 +422,7 @@ class PageListing:
         params = self._params(since, until, self._fields(metrics), PAGE_SIZE)
         graph = self.fetcher.runtime.graph
         path = f"{self.page.id}/{self.kind.edge}"
-        for body in graph.iterate(path, params, token=self.page.token, scope=self.page.id):
+        for body in graph.for_page(self.page.token, self.page.id).iterate(path, params):
             data = body.get("data", [])
             if not isinstance(data, list):
                 msg = f"'data' of the {self.kind.edge} listing is not a list"
@@ -434,7 +434,8 @@ class PageListing:
         """One small listing call (``limit=1``): raises ``InvalidMetricError`` for a bad set."""
         params = self._params(since, until, self._fields(metrics, probe=True), 1)
         path = f"{self.page.id}/{self.kind.edge}"
-        self.fetcher.runtime.graph.get(path, params, token=self.page.token, scope=self.page.id)
+        graph = self.fetcher.runtime.graph
+        graph.for_page(self.page.token, self.page.id).get(path, params)
 
     def _fetch(
         self, since: datetime.date, until: datetime.date, logger: logging.Logger

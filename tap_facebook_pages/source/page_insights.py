@@ -123,6 +123,7 @@ class PageInsightsSource:
         self.page = page
         self.settings = settings
         self.graph = graph
+        self.client = graph.for_page(page.token, page.id)  # the page's token and quota scope
         self.report = report
         self.prefetcher = prefetcher
         self.state = state
@@ -285,11 +286,9 @@ class PageInsightsSource:
         (prefetched when possible), and the metrics the API refused alone."""
 
         def call(subset: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
-            entries = self.graph.get(
+            entries = self.client.get(
                 f"{self.page.id}/insights",
                 self._params(spec, subset, window, requested),
-                token=self.page.token,
-                scope=self.page.id,
                 parse=answer_entries,
             )
             return subset, entries
