@@ -51,7 +51,12 @@ __all__ = [
 
 
 class TapFacebookPages(FastPathTap):
-    """Facebook Pages tap: page insights, page metadata (posts and reels: see README)."""
+    # The --about description: one line, as the SDK prints the class docstring verbatim.
+    __doc__ = (
+        "Singer tap for Facebook Pages (Meta Graph API): page insights, pages, posts, post "
+        "insights, reels and reel insights, incremental and ready for Meltano. With `sandbox: "
+        "true` it reads a built-in offline Graph API (fake data, no token)."
+    )
 
     name = "tap-facebook-pages"
     package_name = "tap-facebook-pages"

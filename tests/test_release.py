@@ -1,5 +1,5 @@
 """Release hygiene (issue 14): the version the tap reports is the installed package's (hatch-vcs,
-from the git tag)."""
+from the git tag), and the --about description says what the tap extracts."""
 
 from __future__ import annotations
 
@@ -16,3 +16,21 @@ def test_reported_version_is_the_package_metadata() -> None:
     reported = TapFacebookPages.plugin_version
     assert reported == version("tap-facebook-pages")
     assert _VCS_VERSION.fullmatch(reported), reported
+
+
+def test_about_description_is_one_line_naming_what_the_tap_extracts() -> None:
+    about = TapFacebookPages._get_about_info()
+    description = about.description or ""
+    assert "\n" not in description  # printed verbatim by --about (text, json, markdown)
+    for item in (
+        "page insights",
+        "pages",
+        "posts",
+        "post insights",
+        "reels",
+        "reel insights",
+        "sandbox",
+        "Meltano",
+    ):
+        assert item in description, item
+    assert about.version == version("tap-facebook-pages")
