@@ -4,7 +4,9 @@ The tap leans on a few SDK internals for speed and for correct stops; each is an
 marked ``@override`` here, and nowhere else in the package touches a private SDK name:
 
 - the **lean record path** (``_sync_records``): a window's rows encoded by msgspec and written
-  with one call, instead of one message object, mapping and conformance walk per record;
+  with one call, instead of one message object, mapping and conformance walk per record; it
+  also serves a pure alias map (``{"page_insights_*": {"__alias__": "page_insights"}}``),
+  recognised by :func:`alias_only` from the SDK's private map internals;
 - ``_generate_record_messages``: the SDK's per-record path minus the two walks that cannot
   change a record whose properties are all selected and built with their final types;
 - the **window checkpoint** (``_write_state_message``, ``_increment_stream_state``): bookmarks
@@ -31,7 +33,7 @@ from singer_sdk.helpers._state import StateWriter
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import TapState
-from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.mapper import CustomStreamMap, SameRecordTransform, StreamMap
 from singer_sdk.singerlib import RecordMessage
 from typing_extensions import override
 
@@ -55,6 +57,51 @@ def fast_path_enabled(config: Any) -> bool:
     setting is not false."""
     value = (config or {}).get("fast_path")
     return SUPPORTED and bool(DEFAULTS["fast_path"] if value is None else value)
+
+
+def _closure(function: Any) -> dict[str, Any]:
+    """The variables a nested function closes over, by name (empty when there are none)."""
+    code = getattr(function, "__code__", None)
+    cells = getattr(function, "__closure__", None) or ()
+    if code is None or len(code.co_freevars) != len(cells):
+        return {}
+    pairs = zip(code.co_freevars, cells, strict=True)
+    try:
+        return {name: cell.cell_contents for name, cell in pairs}
+    except ValueError:  # an empty cell
+        return {}
+
+
+def alias_only(stream_map: StreamMap, stream_name: str) -> str | None:
+    """The stream name ``stream_map`` writes records under, when it passes every record through
+    unchanged; None when it may change, drop or filter a record.
+
+    Two shapes qualify: the SDK's default ``SameRecordTransform`` under the stream's own name,
+    and a ``CustomStreamMap`` whose definition held nothing but ``__alias__`` (say
+    ``{"page_insights_*": {"__alias__": "page_insights"}}``, or ``{}``). singer-sdk 0.54 keeps
+    no copy of a custom map's definition: ``__alias__`` is consumed when the map is registered
+    and the rest is parsed into the closure of its transform function. So that closure is
+    read: no property expression (``stream_map_parsed`` empty), unmapped properties kept
+    (``include_by_default``), and the filter is the SDK's ``always_true`` (no ``__filter__``);
+    key properties unchanged and no flattening. (The transformed schema cannot tell: the SDK
+    copies the raw schema shallowly, so removing a property removes it from both.) Anything
+    else, or a closure shaped differently, answers None and the stream takes the SDK's path.
+    """
+    if stream_map.flattening_enabled:
+        return None
+    if type(stream_map) is SameRecordTransform:
+        return stream_map.stream_alias if stream_map.stream_alias == stream_name else None
+    if type(stream_map) is not CustomStreamMap:
+        return None
+    if stream_map.transformed_key_properties != stream_map.raw_key_properties:
+        return None
+    transform = _closure(getattr(stream_map, "_transform_fn", None))
+    keep_all = transform.get("include_by_default") is True
+    no_expressions = transform.get("stream_map_parsed", None) == []
+    no_filter = getattr(getattr(stream_map, "_filter_fn", None), "__name__", None) == "always_true"
+    if keep_all and no_expressions and no_filter and isinstance(stream_map.stream_alias, str):
+        return stream_map.stream_alias
+    return None
 
 
 class EncodedStateWriter(StateWriter):
@@ -188,8 +235,8 @@ class FastPathStream(Stream):
         return None
 
     def _lean_path(self, write_messages: bool) -> bool:
-        """True when nothing the SDK does per record would change this stream's output."""
-        maps = self.stream_maps
+        """True when nothing the SDK does per record would change this stream's output but
+        the stream name of a pure alias map (:meth:`_lean_stream_name`)."""
         return (
             write_messages
             and self._fast()
@@ -199,13 +246,17 @@ class FastPathStream(Stream):
             and not self.child_streams
             and type(self).post_process is Stream.post_process
             and self._stream_version is None
-            and len(maps) == 1
-            and type(maps[0]) is SameRecordTransform
-            and not maps[0].flattening_enabled
-            and maps[0].stream_alias == self.name
+            and self._lean_stream_name() is not None
             and hasattr(self._tap.message_writer, "write_raw")
             and self._every_property_selected()
         )
+
+    def _lean_stream_name(self) -> str | None:
+        """The stream name the lean path writes RECORD lines under: the stream's own name
+        without a stream map, the alias under a pure alias map, None under any other map (or
+        more than one)."""
+        maps = self.stream_maps
+        return alias_only(maps[0], self.name) if len(maps) == 1 else None
 
     @override
     def _sync_records(
@@ -227,7 +278,7 @@ class FastPathStream(Stream):
             return
         write_raw = self._tap.message_writer.write_raw  # type: ignore[attr-defined]
         encode = _encoder.encode
-        head = b'{"type":"RECORD","stream":' + encode(self.name) + b',"record":'
+        head = b'{"type":"RECORD","stream":' + encode(self._lean_stream_name()) + b',"record":'
         record_counter = self.get_record_counter()
         timer = self.get_sync_timer()
         with record_counter, timer:
