@@ -147,6 +147,7 @@ def test_every_post_once_with_counts_and_insights_from_the_same_calls(
         assert row["created_time"] == post.created_time.replace("+0000", "+00:00")
         assert row["metadata"]["id"] == post.id
         assert "insights" not in row["metadata"]
+        assert json.loads(row["metadata_json"]) == row["metadata"]
     created = [r["created_time"] for r in rows]
     assert created == sorted(created)  # ascending
 
@@ -452,3 +453,30 @@ def test_breakdowns_apply_to_post_metrics_in_the_same_listing_calls(
         ".breakdown(is_from_ads).as(insights_is_from_ads)" in c["params"]["fields"] for c in calls
     )
     assert all("insights_is_from_ads" not in r["metadata"] for r in out.records["posts"])
+
+
+def test_metadata_survives_schema_flattening(sandbox: SandboxServer) -> None:
+    """With ``flattening_enabled`` the free-form ``metadata`` object has no declared properties,
+    so its keys are not in the flattened schema and a target drops them; ``metadata_json`` (a
+    string column) carries the whole object through."""
+    config = {**YEAR, "start_date": str(END - dt.timedelta(days=20))}
+    out = _run(
+        sandbox, ("posts", "reels"), **config, flattening_enabled=True, flattening_max_depth=3
+    )
+    expected = {p.id: p for p in sbx.posts_for(PAGE, TODAY) if _in_range(p.created_date, config)}
+    for stream in ("posts", "reels"):
+        schema = next(
+            m["schema"] for m in out.messages if m["type"] == "SCHEMA" and m["stream"] == stream
+        )
+        assert "metadata" not in schema["properties"]  # what flattening does to it
+        assert "string" in schema["properties"]["metadata_json"]["type"]
+        rows = out.records[stream]
+        assert rows
+        for row in rows:
+            metadata = json.loads(row["metadata_json"])
+            assert metadata["id"] == row["id"]
+            assert metadata["created_time"]
+            assert not any(k.startswith(("insights", "video_insights")) for k in metadata)
+    assert {r["id"] for r in out.records["posts"]} == set(expected)
+    post = next(r for r in out.records["posts"] if expected[r["id"]].message)
+    assert json.loads(post["metadata_json"])["message"] == expected[post["id"]].message
