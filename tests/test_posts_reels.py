@@ -480,3 +480,33 @@ def test_metadata_survives_schema_flattening(sandbox: SandboxServer) -> None:
     assert {r["id"] for r in out.records["posts"]} == set(expected)
     post = next(r for r in out.records["posts"] if expected[r["id"]].message)
     assert json.loads(post["metadata_json"])["message"] == expected[post["id"]].message
+
+
+ALIAS_MAP = {"page_insights_*": {"__alias__": "page_insights"}}  # the Meltano default
+
+
+def test_alias_map_with_only_content_selected(sandbox: SandboxServer) -> None:
+    """The default alias map matches the deselected page_insights_<id> streams; a posts-only
+    run (the posts job) must not fail on their empty selected schema, and writes no insights."""
+    config = {**YEAR, "start_date": str(END - dt.timedelta(days=10)), "stream_maps": ALIAS_MAP}
+    out = _run(sandbox, ("posts",), **config)
+    assert set(out.records) == {"posts"}
+    assert out.records["posts"]
+
+
+def test_alias_map_writes_every_page_to_page_insights(sandbox: SandboxServer) -> None:
+    config = {
+        "page_ids": [PAGE, OTHER_PAGE],
+        "start_date": str(END - dt.timedelta(days=2)),
+        "end_date": str(END),
+        "stream_maps": ALIAS_MAP,
+    }
+    streams = ("pages", f"page_insights_{PAGE}", f"page_insights_{OTHER_PAGE}")
+    out = _run(sandbox, streams, **config)
+    assert set(out.records) == {"pages", "page_insights"}
+    assert {r["page_id"] for r in out.records["page_insights"]} == {PAGE, OTHER_PAGE}
+    schemas = {m["stream"]: m for m in out.messages if m["type"] == "SCHEMA"}
+    assert set(schemas) == {"pages", "page_insights"}
+    assert schemas["page_insights"]["key_properties"][0] == "page_id"
+    bookmarks = out.last_state["bookmarks"]  # type: ignore[index]
+    assert {f"page_insights_{PAGE}", f"page_insights_{OTHER_PAGE}"} <= set(bookmarks)
