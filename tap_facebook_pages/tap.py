@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from singer_sdk import Stream
+from singer_sdk.mapper import PluginMapper
+from singer_sdk.singerlib import Catalog
 
 from tap_facebook_pages.config import Settings, config_schema
 from tap_facebook_pages.graph.client import GraphClient
@@ -73,6 +75,26 @@ class TapFacebookPages(FastPathTap):
         check_tap_inputs(type(self), kwargs, self.logger)  # one clear ConfigError, no traceback
         super().__init__(*args, **kwargs)
         self.install_fast_path()
+
+    def setup_mapper(self) -> None:
+        """The SDK's stream maps, with a deselected stream registered under its full schema.
+
+        The SDK registers every catalog stream with its *selected* schema; a deselected stream's
+        is empty, so a map whose glob matches it (the Meltano default
+        ``page_insights_*: {__alias__: page_insights}`` in a job selecting only posts) fails
+        validation on its key properties. A deselected stream emits nothing in a sync; the
+        connection test (``--test``) selects every stream and reads it whole.
+        """
+        self.mapper = PluginMapper(plugin_config=dict(self.config), logger=self.logger)
+        for name, entry in self.catalog.items():
+            if entry.metadata.resolve_selection().get((), True):
+                self.mapper.register_raw_streams_from_catalog(Catalog({name: entry}))
+            else:
+                self.mapper.register_raw_stream_schema(
+                    entry.stream or entry.tap_stream_id,
+                    entry.schema.to_dict(),
+                    entry.key_properties,
+                )
 
     @functools.cached_property
     def runtime(self) -> Runtime:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -316,10 +317,21 @@ def test_a_configured_page_that_cannot_be_read_is_named_and_exits_1(
     assert parse_messages(proc.stdout).records[f"page_insights_{P1}"]
 
 
-def test_connection_test_is_quiet_on_a_healthy_config(tmp_path: Path) -> None:
-    """Issue 12 (low): ``--test`` printed an ERROR line per stream on a healthy config."""
+@pytest.mark.parametrize(
+    "stream_maps",
+    [None, {"page_insights_*": {"__alias__": "page_insights"}}],
+    ids=["no-maps", "meltano-alias-map"],
+)
+def test_connection_test_is_quiet_on_a_healthy_config(
+    tmp_path: Path, stream_maps: dict[str, Any] | None
+) -> None:
+    """Issue 12 (low): ``--test`` printed an ERROR line per stream on a healthy config. With
+    the Meltano default alias map too (``--test`` reads the deselected content streams)."""
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"sandbox": True}))
+    config: dict[str, Any] = {"sandbox": True}
+    if stream_maps is not None:
+        config["stream_maps"] = stream_maps
+    cfg.write_text(json.dumps(config))
     proc = subprocess.run(
         [sys.executable, "-m", "tap_facebook_pages", "--config", str(cfg), "--test"],
         capture_output=True,

@@ -62,67 +62,6 @@ def _plugin(kind: str, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ meltano.yml (no Meltano needed)
 
 
-def _expected_kind(prop: dict[str, Any]) -> str:
-    types = prop.get("type", "string")
-    types = [t for t in ([types] if isinstance(types, str) else types) if t != "null"]
-    if prop.get("format") == "date":
-        return "date_iso8601"
-    if "enum" in prop:
-        return "options"
-    return {
-        "string": "string",
-        "integer": "integer",
-        "number": "decimal",
-        "boolean": "boolean",
-        "array": "array",
-        "object": "object",
-    }[types[0]]
-
-
-def _setting_yaml(name: str, prop: dict[str, Any]) -> str:
-    """How a setting should be declared in meltano.yml (shown when the test fails)."""
-    entry: dict[str, Any] = {"name": name, "kind": _expected_kind(prop)}
-    if prop.get("secret"):
-        entry["sensitive"] = True
-    entry["label"] = prop.get("title")
-    if "default" in prop:
-        entry["value"] = prop["default"]
-    entry["description"] = prop.get("description")
-    return yaml.safe_dump([entry], sort_keys=False, width=100)
-
-
-def test_meltano_settings_match_tap_config_schema() -> None:
-    """Every setting of the tap's config schema (minus the SDK's built-ins) is declared in
-    meltano.yml with the right kind, sensitivity, label, description and default, and nothing
-    else is: the two cannot drift."""
-    builtin: dict[str, Any] = {"type": "object", "properties": {}}
-    TapFacebookPages.append_builtin_config(builtin)
-    schema = {
-        name: prop
-        for name, prop in TapFacebookPages.config_jsonschema["properties"].items()
-        if name not in builtin["properties"]
-    }
-    declared = {s["name"]: s for s in _plugin("extractors", "tap-facebook-pages")["settings"]}
-
-    missing = [name for name in schema if name not in declared]
-    assert not missing, "add to meltano.yml:\n" + "".join(
-        _setting_yaml(n, schema[n]) for n in missing
-    )
-    assert set(declared) == set(schema), f"not tap settings: {sorted(set(declared) - set(schema))}"
-    assert list(declared) == list(schema), "keep meltano.yml in the config schema's order"
-
-    for name, prop in schema.items():
-        setting = declared[name]
-        hint = f"{name}: should be\n{_setting_yaml(name, prop)}"
-        assert setting.get("kind") == _expected_kind(prop), hint
-        assert bool(setting.get("sensitive")) == bool(prop.get("secret")), hint
-        assert setting.get("kind") != "password", "kind: password is deprecated; use sensitive"
-        assert setting.get("label") == prop.get("title"), hint
-        assert setting.get("description") == prop.get("description"), hint
-        if "value" in setting:
-            assert setting["value"] == prop.get("default"), hint
-
-
 def test_meltano_project_shape() -> None:
     """Meltano 4 idioms, custom (Hub-free) plugins, the runbook's jobs and schedules."""
     project = _project()
@@ -341,6 +280,10 @@ class Meltano:
             "TAP_FACEBOOK_PAGES_START_DATE": START.isoformat(),
             "TAP_FACEBOOK_PAGES_END_DATE": END.isoformat(),
             "TAP_FACEBOOK_PAGES_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
+            # The per-page layout (one page_insights_<id> table per page): these tests check
+            # each page's table; tests/test_meltano_hub_e2e.py checks the default one-table
+            # layout (stream_maps' alias map).
+            "TAP_FACEBOOK_PAGES_STREAM_MAPS": "{}",
         }
 
     def __call__(

@@ -147,6 +147,7 @@ def test_every_post_once_with_counts_and_insights_from_the_same_calls(
         assert row["created_time"] == post.created_time.replace("+0000", "+00:00")
         assert row["metadata"]["id"] == post.id
         assert "insights" not in row["metadata"]
+        assert json.loads(row["metadata_json"]) == row["metadata"]
     created = [r["created_time"] for r in rows]
     assert created == sorted(created)  # ascending
 
@@ -452,3 +453,60 @@ def test_breakdowns_apply_to_post_metrics_in_the_same_listing_calls(
         ".breakdown(is_from_ads).as(insights_is_from_ads)" in c["params"]["fields"] for c in calls
     )
     assert all("insights_is_from_ads" not in r["metadata"] for r in out.records["posts"])
+
+
+def test_metadata_survives_schema_flattening(sandbox: SandboxServer) -> None:
+    """With ``flattening_enabled`` the free-form ``metadata`` object has no declared properties,
+    so its keys are not in the flattened schema and a target drops them; ``metadata_json`` (a
+    string column) carries the whole object through."""
+    config = {**YEAR, "start_date": str(END - dt.timedelta(days=20))}
+    out = _run(
+        sandbox, ("posts", "reels"), **config, flattening_enabled=True, flattening_max_depth=3
+    )
+    expected = {p.id: p for p in sbx.posts_for(PAGE, TODAY) if _in_range(p.created_date, config)}
+    for stream in ("posts", "reels"):
+        schema = next(
+            m["schema"] for m in out.messages if m["type"] == "SCHEMA" and m["stream"] == stream
+        )
+        assert "metadata" not in schema["properties"]  # what flattening does to it
+        assert "string" in schema["properties"]["metadata_json"]["type"]
+        rows = out.records[stream]
+        assert rows
+        for row in rows:
+            metadata = json.loads(row["metadata_json"])
+            assert metadata["id"] == row["id"]
+            assert metadata["created_time"]
+            assert not any(k.startswith(("insights", "video_insights")) for k in metadata)
+    assert {r["id"] for r in out.records["posts"]} == set(expected)
+    post = next(r for r in out.records["posts"] if expected[r["id"]].message)
+    assert json.loads(post["metadata_json"])["message"] == expected[post["id"]].message
+
+
+ALIAS_MAP = {"page_insights_*": {"__alias__": "page_insights"}}  # the Meltano default
+
+
+def test_alias_map_with_only_content_selected(sandbox: SandboxServer) -> None:
+    """The default alias map matches the deselected page_insights_<id> streams; a posts-only
+    run (the posts job) must not fail on their empty selected schema, and writes no insights."""
+    config = {**YEAR, "start_date": str(END - dt.timedelta(days=10)), "stream_maps": ALIAS_MAP}
+    out = _run(sandbox, ("posts",), **config)
+    assert set(out.records) == {"posts"}
+    assert out.records["posts"]
+
+
+def test_alias_map_writes_every_page_to_page_insights(sandbox: SandboxServer) -> None:
+    config = {
+        "page_ids": [PAGE, OTHER_PAGE],
+        "start_date": str(END - dt.timedelta(days=2)),
+        "end_date": str(END),
+        "stream_maps": ALIAS_MAP,
+    }
+    streams = ("pages", f"page_insights_{PAGE}", f"page_insights_{OTHER_PAGE}")
+    out = _run(sandbox, streams, **config)
+    assert set(out.records) == {"pages", "page_insights"}
+    assert {r["page_id"] for r in out.records["page_insights"]} == {PAGE, OTHER_PAGE}
+    schemas = {m["stream"]: m for m in out.messages if m["type"] == "SCHEMA"}
+    assert set(schemas) == {"pages", "page_insights"}
+    assert schemas["page_insights"]["key_properties"][0] == "page_id"
+    bookmarks = out.last_state["bookmarks"]  # type: ignore[index]
+    assert {f"page_insights_{PAGE}", f"page_insights_{OTHER_PAGE}"} <= set(bookmarks)

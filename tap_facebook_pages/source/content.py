@@ -23,6 +23,7 @@ a series of lifetime totals.
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -121,6 +122,12 @@ def _metadata(node: dict[str, Any], insights_field: str) -> dict[str, Any]:
     }
 
 
+def _json(value: dict[str, Any]) -> str:
+    """``metadata`` as one JSON string (``metadata_json``): schema flattening, which expands or
+    drops a free-form object, keeps a string column whole."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _text(value: Any) -> str | None:
     """A string field as the API sent it; anything else is null (the raw node keeps it in
     ``metadata``)."""
@@ -152,7 +159,8 @@ def post_row(node: dict[str, Any], page_id: str) -> dict[str, Any]:
         "shares_count": share_count if share_count is not None else 0,
         "reactions_count": _summary_count(node.get("reactions")),
         "comments_count": _summary_count(node.get("comments")),
-        "metadata": _metadata(node, "insights"),
+        "metadata": (metadata := _metadata(node, "insights")),
+        "metadata_json": _json(metadata),
     }
 
 
@@ -170,7 +178,8 @@ def reel_row(node: dict[str, Any], page_id: str) -> dict[str, Any]:
         "length": length
         if isinstance(length, (int, float)) and not isinstance(length, bool)
         else None,
-        "metadata": _metadata(node, "video_insights"),
+        "metadata": (metadata := _metadata(node, "video_insights")),
+        "metadata_json": _json(metadata),
     }
 
 

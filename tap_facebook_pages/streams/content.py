@@ -45,6 +45,11 @@ POSTS_SCHEMA = th.PropertiesList(
     th.Property(
         "metadata", th.ObjectType(), description="The post as returned, without the insights"
     ),
+    th.Property(
+        "metadata_json",
+        th.StringType,
+        description="`metadata` as a JSON string (kept whole under schema flattening)",
+    ),
 ).to_dict()
 
 REELS_SCHEMA = th.PropertiesList(
@@ -58,6 +63,11 @@ REELS_SCHEMA = th.PropertiesList(
     th.Property("length", th.NumberType, description="Length in seconds"),
     th.Property(
         "metadata", th.ObjectType(), description="The reel as returned, without the insights"
+    ),
+    th.Property(
+        "metadata_json",
+        th.StringType,
+        description="`metadata` as a JSON string (kept whole under schema flattening)",
     ),
 ).to_dict()
 
