@@ -14,6 +14,7 @@ from typing import Any
 from singer_sdk import Stream
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.singerlib import Catalog
+from typing_extensions import override
 
 from tap_facebook_pages.config import Settings, config_schema
 from tap_facebook_pages.graph.client import GraphClient
@@ -76,6 +77,7 @@ class TapFacebookPages(FastPathTap):
         super().__init__(*args, **kwargs)
         self.install_fast_path()
 
+    @override
     def setup_mapper(self) -> None:
         """The SDK's stream maps, with a deselected stream registered under its full schema.
 
