@@ -190,6 +190,14 @@ def test_config_list_shows_the_definitions_defaults(hub_project: HubProject) -> 
         "stream_maps": "{'page_insights_*': {'__alias__': 'page_insights'}}",
     }.items():
         assert f"current value: {shown} (default)" in lines[name], lines[name]
+    # The metric lists show the catalog's defaults, not None (issue 14).
+    for name, metric in (
+        ("page_metrics", "page_post_engagements"),
+        ("post_metrics", "post_clicks"),
+        ("reel_metrics", "blue_reels_play_count"),
+    ):
+        assert metric in lines[name], lines[name]
+        assert "(default)" in lines[name], lines[name]
     # Set by this test's environment: the default is still shown.
     assert "(default: 3) current value: 3 (from the" in lines["lookback_days"]
     assert "current value: None (default)" in lines["access_token"]
