@@ -10,7 +10,12 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from tap_facebook_pages.metrics import MetricCatalog, load_catalog
+from tap_facebook_pages.metrics import (
+    CatalogOverrideError,
+    MetricCatalog,
+    load_catalog,
+    merged_catalog,
+)
 from tap_facebook_pages.windows import last_complete_day
 
 DEFAULT_START_DAYS = 90
@@ -200,6 +205,10 @@ class Settings:
     fast_path: bool = DEFAULTS["fast_path"]
     shard_count: int = DEFAULTS["shard_count"]
     shard_index: int = DEFAULTS["shard_index"]
+    # The metric catalog of this run: the packaged one, with metric_catalog_path merged over it.
+    # Planning, replacements and schema drift read this one, never the process-wide default.
+    catalog: MetricCatalog = field(default_factory=load_catalog, repr=False, compare=False)
+    metric_catalog_path: str | None = None
 
     @classmethod
     def from_config(
@@ -210,7 +219,8 @@ class Settings:
         today: datetime.date | None = None,
     ) -> Settings:
         """Validate and resolve ``config`` (raises ``ConfigError``)."""
-        catalog = load_catalog()
+        catalog_path = config.get("metric_catalog_path") or None
+        catalog = run_catalog(catalog_path)
         end_default = today - datetime.timedelta(days=1) if today else last_complete_day()
         explicit_end = _date(config.get("end_date"), "end_date")
         end_date = explicit_end or end_default
@@ -304,7 +314,20 @@ class Settings:
             fast_path=bool(_setting(config, "fast_path")),
             shard_count=int(_setting(config, "shard_count")),
             shard_index=int(_setting(config, "shard_index")),
+            catalog=catalog,
+            metric_catalog_path=catalog_path,
         )
+
+
+def run_catalog(path: str | None) -> MetricCatalog:
+    """The catalog of a run: the packaged one with the override file ``path`` (the
+    ``metric_catalog_path`` setting) merged over it; ``ConfigError`` naming the file and the
+    problem when it cannot be used."""
+    try:
+        return merged_catalog(path)
+    except CatalogOverrideError as error:
+        msg = f"metric_catalog_path: {path}: {error}"
+        raise ConfigError(msg) from None
 
 
 def config_schema() -> dict[str, Any]:
@@ -429,6 +452,17 @@ def config_schema() -> dict[str, Any]:
                 "Lifetime reel metrics (reel_insights stream), requested by video_insights field "
                 "expansion on the video_reels listing. Retired names are replaced or skipped. An "
                 "empty list is an error: remove the setting to use the defaults."
+            ),
+        ),
+        th.Property(
+            "metric_catalog_path",
+            th.StringType(nullable=False),
+            title="Metric Catalog Path",
+            description=(
+                "A JSON file in the format of the built-in metric catalog (catalog/METRICS.md), "
+                "merged over it by level and metric_key: an entry replaces the built-in one "
+                "(mark a metric retired, add a period) or adds a metric, without a release. "
+                "version and metrics are required, as_of is optional."
             ),
         ),
         th.Property(

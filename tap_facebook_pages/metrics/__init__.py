@@ -138,3 +138,85 @@ def load_catalog() -> MetricCatalog:
     """Load the packaged catalog (cached: the file is read once per process)."""
     raw = json.loads(_catalog_text())
     return MetricCatalog(Metric.from_dict(entry) for entry in raw["metrics"])
+
+
+class CatalogOverrideError(ValueError):
+    """An override file (``metric_catalog_path``) that cannot be used; the text names why."""
+
+
+@functools.lru_cache(maxsize=1)
+def _override_schema() -> dict:
+    """The catalog's JSON schema, as an override file is checked against it: ``version`` and
+    ``metrics`` (at least one entry) are required, ``as_of`` is optional (a local correction
+    need not claim a date), and every entry is a full metric of the same schema."""
+    schema = json.loads(
+        resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
+    )
+    schema["required"] = ["version", "metrics"]
+    return schema
+
+
+def _schema_problem(raw: object) -> str | None:
+    from jsonschema import Draft202012Validator  # noqa: PLC0415 - only when an override is set
+
+    validator = Draft202012Validator(
+        _override_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = sorted(
+        validator.iter_errors(raw),
+        key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]),
+    )
+    if not errors:
+        return None
+    error = errors[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    if error.absolute_path and error.absolute_path[0] == "metrics" and len(error.path) > 1:
+        entry = raw["metrics"][error.absolute_path[1]]  # type: ignore[index]
+        name = entry.get("metric_key") if isinstance(entry, dict) else None
+        if isinstance(name, str):
+            where += f" ({name[:60]})"
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    if error.validator in {"oneOf", "anyOf", "if", "allOf"} and error.context:
+        message = error.context[0].message[:160]
+    return f"{where.lstrip('.') or 'the file'}: {message}"
+
+
+def read_override(path: str) -> list[Metric]:
+    """The metrics of the override file ``path`` (raises ``CatalogOverrideError``)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise CatalogOverrideError("not found") from None
+    except IsADirectoryError:
+        raise CatalogOverrideError("is a directory, expected a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CatalogOverrideError(f"cannot be read ({type(error).__name__})") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        msg = f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        raise CatalogOverrideError(msg) from None
+    problem = _schema_problem(raw)
+    if problem:
+        raise CatalogOverrideError(f"not a metric catalog: {problem}")
+    metrics = [Metric.from_dict(entry) for entry in raw["metrics"]]
+    seen: set[tuple[str, str]] = set()
+    for metric in metrics:
+        key = (metric.level, metric.metric_key)
+        if key in seen:
+            msg = f"{metric.level} metric '{metric.metric_key}' is listed more than once"
+            raise CatalogOverrideError(msg)
+        seen.add(key)
+    return metrics
+
+
+def merged_catalog(path: str | None) -> MetricCatalog:
+    """The packaged catalog with the override file ``path`` merged over it by (level,
+    metric_key): an override entry replaces the packaged one (in its place) or adds a metric.
+    Without ``path``, the packaged catalog itself. Never cached or installed globally: the
+    result belongs to the run whose settings named the file."""
+    base = load_catalog()
+    if not path:
+        return base
+    return MetricCatalog([*base, *read_override(path)])

@@ -39,7 +39,6 @@ from tap_facebook_pages.graph.errors import (
     clean_text,
     rejection_reason,
 )
-from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.source.bisect import isolate_rejected
 from tap_facebook_pages.source.rejections import (
     RejectedMetrics,
@@ -397,7 +396,7 @@ class PageListing:
 
     def _breakdown_metrics(self, metrics: list[str]) -> list[tuple[str, list[str]]]:
         """``(breakdown, metrics that support it)`` for each configured breakdown."""
-        catalog = load_catalog()
+        catalog = self.fetcher.runtime.settings.catalog
         out = []
         for breakdown in self.fetcher.runtime.settings.breakdowns:
             subset = [
@@ -525,7 +524,7 @@ class PageListing:
         raise last
 
     def _on_rejected(self, rejected: dict[str, GraphError], logger: logging.Logger) -> None:
-        catalog = load_catalog()
+        catalog = self.fetcher.runtime.settings.catalog
         memory = self.fetcher.rejected(self.kind, self.page)
         for name, error in rejected.items():
             rejection = memory.reject(name, error)
@@ -642,9 +641,10 @@ class ContentFetcher:
 
     def requested_metrics(self, kind: ContentKind, page: Page) -> list[str]:
         """The metrics to expand (``rejections.requested_metrics``)."""
-        configured = kind.plan(self.runtime.settings).requests
+        settings = self.runtime.settings
         memory = self.rejected(kind, page)
-        return list(requested_metrics(configured, memory, load_catalog(), kind.level))
+        requests = kind.plan(settings).requests
+        return list(requested_metrics(requests, memory, settings.catalog, kind.level))
 
     # -- listings ---------------------------------------------------------------------------
 

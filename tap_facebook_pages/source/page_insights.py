@@ -30,7 +30,6 @@ from tap_facebook_pages.graph.errors import (
     TransientError,
     rejection_reason,
 )
-from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.report import StreamMeter
 from tap_facebook_pages.source.bisect import Isolation, isolate_rejected
 from tap_facebook_pages.source.discovery import Page
@@ -140,14 +139,14 @@ class PageInsightsSource:
     def _requested(self) -> dict[str, tuple[str, ...]]:
         """Metric -> periods for this run (see ``rejections.requested_metrics``)."""
         return requested_metrics(
-            self.settings.page_metrics.requests, self.rejected, load_catalog(), "PAGE"
+            self.settings.page_metrics.requests, self.rejected, self.settings.catalog, "PAGE"
         )
 
     def request_specs(self, window: Window | None = None) -> list[RequestSpec]:
         """The requests of one window: one for every metric and period together (no
         ``period`` parameter when the metrics want different ones), one per breakdown, and,
         in the first window, each metric due to be asked again alone."""
-        catalog = load_catalog()
+        catalog = self.settings.catalog
         requested = self._requested()
         due = set(self.rejected.due())
         main = [w for w in self.planned_windows() if w.only is None]
@@ -407,7 +406,7 @@ class PageInsightsSource:
                         self._missing.setdefault((metric, period), []).append(iso)
 
     def _on_rejected(self, rejected: dict[str, GraphError]) -> None:
-        catalog = load_catalog()
+        catalog = self.settings.catalog
         for name, error in rejected.items():
             rejection = self.rejected.reject(name, error)
             replacement = catalog.live_replacement(name, "PAGE")
