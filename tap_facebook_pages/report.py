@@ -75,6 +75,8 @@ class RunReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rows: int = 0
     missing_values: int = 0
+    schema_drift: int = 0
+    _drift_seen: set[tuple[str, str, str, str]] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def fail(self, failure: Failure) -> None:
@@ -142,6 +144,34 @@ class RunReport:
         with self._lock:
             self.missing_values += count
 
+    def schema_drift_found(
+        self,
+        logger: logging.Logger,
+        *,
+        page_id: str,
+        level: str,
+        metric: str,
+        kind: str,
+        detail: str,
+    ) -> None:
+        """One WARNING ``schema_drift {json}`` per (page, level, metric, kind) per run, counted
+        in the run summary (source/drift.py finds them; the rows are not changed)."""
+        key = (page_id, level, metric, kind)
+        with self._lock:
+            if key in self._drift_seen:
+                return
+            self._drift_seen.add(key)
+            self.schema_drift += 1
+        line = {
+            "run_id": self.run_id,
+            "page_id": page_id,
+            "level": level,
+            "metric": metric,
+            "kind": kind,
+            "detail": detail,
+        }
+        logger.warning("schema_drift %s", json.dumps(line))
+
     def stream_done(
         self,
         logger: logging.Logger,
@@ -174,6 +204,7 @@ class RunReport:
             "rows": self.rows,
             "failed": len(self.failures),
             "missing_values": self.missing_values,
+            "schema_drift": self.schema_drift,
             "skipped_pages": sorted({p for p, _ in self.skipped}),
             "duration_s": round(time.monotonic() - self.started, 3),
         }

@@ -40,6 +40,7 @@ from tap_facebook_pages.graph.errors import (
     rejection_reason,
 )
 from tap_facebook_pages.source.bisect import isolate_rejected
+from tap_facebook_pages.source.drift import check_drift
 from tap_facebook_pages.source.rejections import (
     RejectedMetrics,
     requested_metrics,
@@ -585,6 +586,17 @@ class PageListing:
             for field_name, prefix in sources:
                 edge = node.get(field_name)
                 data = answer_entries(edge) if edge is not None else []
+                check_drift(
+                    data,
+                    catalog=self.fetcher.runtime.settings.catalog,
+                    level=kind.level,
+                    page_id=self.page.id,
+                    report=self.fetcher.runtime.report,
+                    logger=logger,
+                    # The stray day row next to a lifetime value is a known habit of the API
+                    # for some metrics (dropped below), not drift.
+                    known_periods=("day",),
+                )
                 lifetime = [e for e in data if e.get("period") == "lifetime"]
                 for insight in insights_rows(lifetime, base=base, lifetime_day=observed):
                     if prefix is None or insight["breakdown_key"].startswith(prefix):

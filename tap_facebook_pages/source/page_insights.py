@@ -33,6 +33,7 @@ from tap_facebook_pages.graph.errors import (
 from tap_facebook_pages.report import StreamMeter
 from tap_facebook_pages.source.bisect import Isolation, isolate_rejected
 from tap_facebook_pages.source.discovery import Page
+from tap_facebook_pages.source.drift import check_drift
 from tap_facebook_pages.source.rejections import (
     RejectedMetrics,
     requested_metrics,
@@ -366,10 +367,12 @@ class PageInsightsSource:
         requested: dict[str, tuple[str, ...]],
     ) -> list[dict[str, Any]]:
         """The answer's entries keyed by the metric name *we* asked for (Meta's samples show an
-        answer naming a metric differently), restricted to the periods asked for it."""
+        answer naming a metric differently), restricted to the periods asked for it. Every
+        entry, asked or not, is compared with the catalog first (schema drift)."""
         asked = set(subset)
         unmatched = [m for m in subset if m not in {e.get("name") for e in entries}]
         out = []
+        compared = []
         for entry in entries:
             name = entry.get("name")
             if name not in asked:
@@ -379,11 +382,21 @@ class PageInsightsSource:
                     match = difflib.get_close_matches(str(name), unmatched, n=1, cutoff=0.8)
                 if not match:
                     self._unasked.add(str(name))
+                    compared.append(entry)
                     continue
                 entry = {**entry, "name": match[0]}  # noqa: PLW2901
                 name = match[0]
+            compared.append(entry)
             if entry.get("period") in requested.get(str(name), ()):
                 out.append(entry)
+        check_drift(
+            compared,
+            catalog=self.settings.catalog,
+            level="PAGE",
+            page_id=self.page.id,
+            report=self.report,
+            logger=self.logger,
+        )
         return out
 
     def _check_complete(
