@@ -537,9 +537,12 @@ def test_debug_token_lifetime_faults(server: SandboxServer) -> None:
     assert call(server, "/debug_token", app_token, input_token=USER).status_code == 200
     wrong_app = call(server, "/debug_token", "1|some-app-secret", input_token=USER)
     assert (wrong_app.status_code, error_of(wrong_app)["code"]) == (400, 190)
-    server.configure(faults={"debug_token_error": True})
+    server.configure(faults={"debug_token_error": "app_token"})
     failed = call(server, "/debug_token", input_token=USER)
     assert (failed.status_code, error_of(failed)["code"]) == (400, 190)
+    server.configure(faults={"debug_token_error": "unsupported"})
+    failed = call(server, "/debug_token", input_token=USER)
+    assert (failed.status_code, error_of(failed)["code"]) == (400, 100)
     assert call(server, "/me").status_code == 200
     with pytest.raises(ValueError, match="token_expires_in_days"):
         server.configure(faults={"token_expires_in_days": -1})

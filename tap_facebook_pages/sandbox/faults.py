@@ -33,8 +33,9 @@ Hostile-answer faults (each off by default):
   wall clock, which the tap compares it with; default 0, a token that never expires).
 - ``data_access_expires_in_days``: N: ``/debug_token`` answers ``data_access_expires_at`` N days
   from now (wall clock; default 90).
-- ``debug_token_error``: ``true``: ``/debug_token`` answers HTTP 400, code 190 ``Invalid OAuth
-  access token signature.`` (what a wrong app token gets); every other call is unaffected.
+- ``debug_token_error``: ``"app_token"``: ``/debug_token`` answers HTTP 400, code 190
+  ``Invalid OAuth access token signature.`` (what a wrong app token gets); ``"unsupported"``:
+  HTTP 400, code 100, subcode 33 ``Unsupported get request``. Every other call is unaffected.
 - ``bad_created_time``: page ids whose newest post (the first its listings show) has
   ``created_time`` ``"yesterday-ish"`` in listings and node reads (``since``/``until``
   filtering still uses the real time).
@@ -78,6 +79,7 @@ FAULT_KEYS = (
 )
 BATCH_ITEM_GARBAGE_KINDS = ("not_object", "body_object")
 REDIRECT_KINDS = ("get", "batch")
+DEBUG_TOKEN_ERRORS = ("app_token", "unsupported")
 REDIRECT_LOCATION = "http://127.0.0.2:9/elsewhere"
 
 
@@ -127,7 +129,7 @@ class Faults:
     bad_created_time: frozenset[str] = frozenset()
     token_expires_in_days: int | None = None
     data_access_expires_in_days: int | None = None
-    debug_token_error: bool = False
+    debug_token_error: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> Faults:
@@ -168,7 +170,7 @@ class Faults:
             bad_created_time=_names(raw, "bad_created_time"),
             token_expires_in_days=_optional_count(raw, "token_expires_in_days"),
             data_access_expires_in_days=_optional_count(raw, "data_access_expires_in_days"),
-            debug_token_error=_flag(raw, "debug_token_error"),
+            debug_token_error=_choice(raw, "debug_token_error", DEBUG_TOKEN_ERRORS),
         )
 
     def is_null_batch_item(self, relative_url: str) -> bool:

@@ -569,8 +569,11 @@ def _debug_token(ctx: Context) -> dict[str, Any]:
     0) with 90 days of data access; the ``token_expires_in_days`` and
     ``data_access_expires_in_days`` faults change them."""
     faults = ctx.faults
-    if faults.debug_token_error:
+    failure = faults.debug_token_error
+    if failure == "app_token":
         raise errors.bad_app_token()
+    if failure == "unsupported":
+        raise errors.unsupported_get("debug_token")
     app_id, bar, _ = ctx.token.partition("|")
     if bar and app_id != APP_ID:
         raise errors.bad_app_token()
