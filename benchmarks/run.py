@@ -5,8 +5,8 @@ result). For each fleet size the tap runs as a subprocess against an in-process 
 injected latency per HTTP round trip, and we report:
 
 - Graph calls made (a batch's sub-requests count one each) and HTTP round trips, against their
-  floors: calls = ceil(pages/100) + 1 + pages x windows; round trips = ceil(pages/100) + 1 +
-  ceil(pages x windows / 50);
+  floors: calls = ceil(pages/100) + 2 + pages x windows; round trips = ceil(pages/100) + 2 +
+  ceil(pages x windows / 50) (the 2: /me/permissions and /debug_token, beside the listing);
 - wall time of the sync (from the tap's own run summary: after imports) against the network
   floor (round-trip floor x latency);
 - records/s and the peak RSS of the tap process;
@@ -167,8 +167,8 @@ def dumps_cpu_seconds(output: pathlib.Path) -> tuple[int, float]:
 def floors(pages: int, windows: int) -> tuple[int, int]:
     """The minimal Graph calls and HTTP round trips for a page-insights run."""
     listing = math.ceil(pages / 100)
-    calls = listing + 1 + pages * windows
-    round_trips = listing + 1 + math.ceil(pages * windows / 50)
+    calls = listing + 2 + pages * windows  # + /me/permissions and /debug_token
+    round_trips = listing + 2 + math.ceil(pages * windows / 50)
     return calls, round_trips
 
 

@@ -39,8 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "fast_path": True,
     "shard_count": 1,
     "shard_index": 0,
+    "token_expiry_warning_days": 14,
 }
 MAX_LOOKBACK_DAYS = 730
+MAX_TOKEN_EXPIRY_WARNING_DAYS = 365
 HISTORY_DAYS = 760  # the Graph API keeps about two years of insights
 
 
@@ -193,6 +195,8 @@ class Settings:
     # Transport, concurrency and sharding (the runtime reads these; secrets never in a repr).
     access_token: str | None = field(default=None, repr=False)
     app_secret: str | None = field(default=None, repr=False)
+    app_id: str | None = None
+    token_expiry_warning_days: int = DEFAULTS["token_expiry_warning_days"]
     sandbox: bool = DEFAULTS["sandbox"]
     api_base_url: str = DEFAULTS["api_base_url"]
     api_version: str = DEFAULTS["api_version"]
@@ -286,6 +290,13 @@ class Settings:
                 "catalog/METRICS.md)"
             )
             raise ConfigError(msg)
+        warning_days = int(_setting(config, "token_expiry_warning_days"))
+        if not 0 <= warning_days <= MAX_TOKEN_EXPIRY_WARNING_DAYS:
+            msg = (
+                f"token_expiry_warning_days must be between 0 and {MAX_TOKEN_EXPIRY_WARNING_DAYS}, "
+                f"not {warning_days}"
+            )
+            raise ConfigError(msg)
         return cls(
             start_date=start_date,
             start_date_explicit=explicit_start is not None,
@@ -302,6 +313,8 @@ class Settings:
             reel_metrics=content_plans["reel_metrics"],
             access_token=config.get("access_token") or None,
             app_secret=config.get("app_secret") or None,
+            app_id=str(config.get("app_id") or "").strip() or None,
+            token_expiry_warning_days=warning_days,
             sandbox=bool(_setting(config, "sandbox")),
             api_base_url=str(_setting(config, "api_base_url")).rstrip("/"),
             api_version=str(_setting(config, "api_version")),
@@ -488,6 +501,26 @@ def config_schema() -> dict[str, Any]:
             secret=True,
             title="App Secret",
             description="When set, every request carries appsecret_proof for the token it uses.",
+        ),
+        th.Property(
+            "app_id",
+            th.StringType,
+            title="App ID",
+            description=(
+                "The Meta app's id. With app_secret, the token's lifetime is checked with the app "
+                "token built from both (as Meta asks); without, with the token itself."
+            ),
+        ),
+        th.Property(
+            "token_expiry_warning_days",
+            th.IntegerType(minimum=0, maximum=MAX_TOKEN_EXPIRY_WARNING_DAYS),
+            default=DEFAULTS["token_expiry_warning_days"],
+            title="Token Expiry Warning Days",
+            description=(
+                "Warn when the access token, or its data access, expires within this many days "
+                f"(0-{MAX_TOKEN_EXPIRY_WARNING_DAYS}; 0: only once expired). Read once per run "
+                "from /debug_token."
+            ),
         ),
         th.Property(
             "sandbox",

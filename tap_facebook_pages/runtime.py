@@ -30,6 +30,7 @@ from tap_facebook_pages.source.discovery import (
     missing_permissions,
 )
 from tap_facebook_pages.source.prefetch import PlanItem, Prefetcher
+from tap_facebook_pages.source.token import TokenInfo, fetch_token_info, log_token_info
 
 SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
 RENEWAL_HELP = (
@@ -105,6 +106,7 @@ class Runtime:
         self.plan_source = plan_source
         self.stream_lookup = stream_lookup
         self.missing_permissions: list[str] | None = None
+        self.token_info: TokenInfo | None = None  # None: /debug_token not read (yet, or at all)
         self._sandbox: Any = None
 
     @functools.cached_property
@@ -129,6 +131,7 @@ class Runtime:
         if not token:
             msg = "access_token is required (or set sandbox: true to try the tap on fake data)"
             raise UserError(msg)
+        self.redactor.add(self.app_token)
         return GraphClient(
             base_url=base_url,
             api_version=settings.api_version,
@@ -141,6 +144,14 @@ class Runtime:
             redactor=self.redactor,
             logger=self.logger.getChild("graph"),
         )
+
+    @property
+    def app_token(self) -> str | None:
+        """``{app-id}|{app-secret}`` when both are set (for ``/debug_token``), else None."""
+        settings = self.settings
+        if settings.app_id and settings.app_secret:
+            return f"{settings.app_id}|{settings.app_secret}"
+        return None
 
     @functools.cached_property
     def executor(self) -> BatchExecutor:
@@ -178,9 +189,13 @@ class Runtime:
         """Pages readable with the token (one ``/me/accounts`` call, paginated)."""
         _ = self.settings  # validate config before the first call
         try:
-            # /me/permissions does not depend on the listing: one round trip saved.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-perm") as pool:
+            # /me/permissions and /debug_token do not depend on the listing: no round trip
+            # in sequence.
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="graph-perm") as pool:
                 permissions = pool.submit(missing_permissions, self.graph, self.logger)
+                token_info = pool.submit(
+                    fetch_token_info, self.graph, app_token=self.app_token, logger=self.logger
+                )
                 found = discover_pages(self.graph, self.settings.page_ids, self.logger)
                 if not found.pages and not found.problems:
                     msg = (
@@ -197,6 +212,7 @@ class Runtime:
                             Failure(page_id=page_id, stream="pages", detail=problem.describe())
                         )
                 self.missing_permissions = permissions.result()
+                self.token_info = token_info.result()
         except AuthError as error:
             raise AuthFailedError(auth_message(error)) from None
         except GraphError as error:
@@ -205,6 +221,12 @@ class Runtime:
                 "app_secret (appsecret_proof), api_version and api_base_url."
             )
             raise DiscoveryFailedError(msg) from None
+        if self.token_info is not None:
+            log_token_info(
+                self.token_info,
+                warning_days=self.settings.token_expiry_warning_days,
+                logger=self.logger,
+            )
         if self.missing_permissions:
             self.logger.warning(
                 "missing_required_permissions: %s. Without them Facebook answers with empty "

@@ -173,6 +173,7 @@ class TapFacebookPages(FastPathTap):
             lines.append(f"missing_required_permissions: {', '.join(missing)}")
         else:
             lines.append("permissions: all required granted")
+        lines.append(self._token_line())
         for page in self.pages:
             status = "ANALYZE ok" if page.can_analyze else "MISSING the ANALYZE task"
             if page.tasks is None:
@@ -181,6 +182,15 @@ class TapFacebookPages(FastPathTap):
         for page_id, error in self.discovery.problems:
             lines.append(f"page {page_id}: NOT READABLE: {error.describe()}")
         return lines
+
+    def _token_line(self) -> str:
+        """The connection report's line on the token's lifetime (from /debug_token)."""
+        info = self.runtime.token_info
+        if info is None:
+            return "token expiry: unknown (/debug_token not readable)"
+        expires = info.expires or "unknown"
+        data_access = info.data_access_expires or "unknown"
+        return f"token expires: {expires}; data access expires: {data_access}"
 
     @classmethod
     def cb_test(cls, ctx: Any, param: Any, value: str) -> None:
@@ -215,6 +225,10 @@ class TapFacebookPages(FastPathTap):
             summary["missing_streams"] = missing_streams
         if vanished:
             summary["vanished_pages"] = vanished
+        if runtime is not None and "discovery" in runtime.__dict__:
+            info = runtime.token_info  # None: /debug_token could not be read
+            summary["token_expires_at"] = info.expires if info else None
+            summary["token_data_access_expires_at"] = info.data_access_expires if info else None
         if runtime is not None and "graph" in runtime.__dict__:
             summary["graph_calls"] = runtime.graph.total_calls()
             summary["http_round_trips"] = runtime.graph.round_trips

@@ -40,6 +40,7 @@ NON_EMPTY_LISTS = ("page_ids", "page_metrics", "post_metrics", "reel_metrics", "
 _HINTS = {
     "access_token": "a string (the token)",
     "app_secret": "a string (the app secret)",
+    "app_id": "a string (the app's numeric id, in quotes)",
     "api_version": "a Graph API version like v25.0",
     "api_base_url": "an http:// or https:// URL with a host, like https://graph.facebook.com",
     "start_date": "a date YYYY-MM-DD",

@@ -173,8 +173,10 @@ def test_a_spurious_invalid_metric_answer_blacklists_nothing(sandbox: SandboxSer
 def test_an_over_quota_reading_costs_one_pause_in_a_sequential_run(
     sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Issue 11 #3: X-App-Usage 724 % with (#4), then answers without any usage header."""
-    sandbox.configure(faults={"app_usage_spike": {"after_calls": 2, "call_count": 724}})
+    """Issue 11 #3: X-App-Usage 724 % with (#4), then answers without any usage header. The
+    spike hits the first insights call, after discovery's three (/me/accounts, /me/permissions,
+    /debug_token)."""
+    sandbox.configure(faults={"app_usage_spike": {"after_calls": 3, "call_count": 724}})
     config = sandbox_config(
         sandbox.url,
         batch_api=False,

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tap_facebook_pages.sandbox import SandboxServer, appsecret_proof
+from tap_facebook_pages.sandbox import graph as sbx_graph
 from tap_facebook_pages.sandbox.data import (
     ACCOUNT_PAGE_IDS,
     ALL_PAGE_IDS,
@@ -520,6 +521,31 @@ def test_me_permissions_and_debug_token(shared: SandboxServer) -> None:
     assert any(s.get("target_ids") for s in user["granular_scopes"])
     page = call(shared, "/debug_token", input_token=PT2).json()["data"]
     assert (page["type"], page["profile_id"]) == ("PAGE", P2)
+
+
+def test_debug_token_lifetime_faults(server: SandboxServer) -> None:
+    """Token lifetimes follow the wall clock; faults set them, or make /debug_token fail."""
+    now = time.time()
+    data = call(server, "/debug_token", input_token=USER).json()["data"]
+    assert data["expires_at"] == 0
+    assert abs(data["data_access_expires_at"] - (now + 90 * 86400)) < 60
+    server.configure(faults={"token_expires_in_days": 5, "data_access_expires_in_days": 30})
+    data = call(server, "/debug_token", input_token=USER).json()["data"]
+    assert abs(data["expires_at"] - (now + 5 * 86400)) < 60
+    assert abs(data["data_access_expires_at"] - (now + 30 * 86400)) < 60
+    app_token = f"{sbx_graph.APP_ID}|some-app-secret"
+    assert call(server, "/debug_token", app_token, input_token=USER).status_code == 200
+    wrong_app = call(server, "/debug_token", "1|some-app-secret", input_token=USER)
+    assert (wrong_app.status_code, error_of(wrong_app)["code"]) == (400, 190)
+    server.configure(faults={"debug_token_error": "app_token"})
+    failed = call(server, "/debug_token", input_token=USER)
+    assert (failed.status_code, error_of(failed)["code"]) == (400, 190)
+    server.configure(faults={"debug_token_error": "unsupported"})
+    failed = call(server, "/debug_token", input_token=USER)
+    assert (failed.status_code, error_of(failed)["code"]) == (400, 100)
+    assert call(server, "/me").status_code == 200
+    with pytest.raises(ValueError, match="token_expires_in_days"):
+        server.configure(faults={"token_expires_in_days": -1})
 
 
 def test_no_token(shared: SandboxServer) -> None:

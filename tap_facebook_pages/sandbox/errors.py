@@ -245,6 +245,11 @@ def expired_token(today: datetime.date) -> GraphError:
     )
 
 
+def bad_app_token() -> GraphError:
+    """Code 190: an app token ``{app-id}|{app-secret}`` with a wrong id or secret."""
+    return GraphError(400, 190, "Invalid OAuth access token signature.")
+
+
 def bad_appsecret_proof() -> GraphError:
     """``appsecret_proof`` missing or not the HMAC of the token used."""
     return GraphError(

@@ -29,6 +29,13 @@ Hostile-answer faults (each off by default):
   2 or more metrics answer ``(#100) The value must be a valid insights metric`` although every
   metric is live (later identical calls succeed).
 - ``vanished_pages``: page ids left out of ``/me/accounts`` (still readable by id).
+- ``token_expires_in_days``: N: ``/debug_token`` answers ``expires_at`` N days from now (the
+  wall clock, which the tap compares it with; default 0, a token that never expires).
+- ``data_access_expires_in_days``: N: ``/debug_token`` answers ``data_access_expires_at`` N days
+  from now (wall clock; default 90).
+- ``debug_token_error``: ``"app_token"``: ``/debug_token`` answers HTTP 400, code 190
+  ``Invalid OAuth access token signature.`` (what a wrong app token gets); ``"unsupported"``:
+  HTTP 400, code 100, subcode 33 ``Unsupported get request``. Every other call is unaffected.
 - ``bad_created_time``: page ids whose newest post (the first its listings show) has
   ``created_time`` ``"yesterday-ish"`` in listings and node reads (``since``/``until``
   filtering still uses the real time).
@@ -66,9 +73,13 @@ FAULT_KEYS = (
     "spurious_invalid_metric",
     "vanished_pages",
     "bad_created_time",
+    "token_expires_in_days",
+    "data_access_expires_in_days",
+    "debug_token_error",
 )
 BATCH_ITEM_GARBAGE_KINDS = ("not_object", "body_object")
 REDIRECT_KINDS = ("get", "batch")
+DEBUG_TOKEN_ERRORS = ("app_token", "unsupported")
 REDIRECT_LOCATION = "http://127.0.0.2:9/elsewhere"
 
 
@@ -116,6 +127,9 @@ class Faults:
     spurious_invalid_metric: int = 0
     vanished_pages: frozenset[str] = frozenset()
     bad_created_time: frozenset[str] = frozenset()
+    token_expires_in_days: int | None = None
+    data_access_expires_in_days: int | None = None
+    debug_token_error: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> Faults:
@@ -154,6 +168,9 @@ class Faults:
             spurious_invalid_metric=_count(raw, "spurious_invalid_metric"),
             vanished_pages=_names(raw, "vanished_pages"),
             bad_created_time=_names(raw, "bad_created_time"),
+            token_expires_in_days=_optional_count(raw, "token_expires_in_days"),
+            data_access_expires_in_days=_optional_count(raw, "data_access_expires_in_days"),
+            debug_token_error=_choice(raw, "debug_token_error", DEBUG_TOKEN_ERRORS),
         )
 
     def is_null_batch_item(self, relative_url: str) -> bool:
@@ -221,6 +238,10 @@ def _count(raw: Mapping[str, Any], key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
     return value
+
+
+def _optional_count(raw: Mapping[str, Any], key: str) -> int | None:
+    return None if raw.get(key) is None else _count(raw, key)
 
 
 def _spike(spec: Any) -> AppUsageSpike | None:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -563,19 +564,33 @@ def _permissions(ctx: Context) -> dict[str, Any]:
 
 
 def _debug_token(ctx: Context) -> dict[str, Any]:
+    """The token's lifetime and scopes. Lifetimes follow the wall clock (the tap compares them
+    with it), not the simulated today: by default a token that never expires (``expires_at``
+    0) with 90 days of data access; the ``token_expires_in_days`` and
+    ``data_access_expires_in_days`` faults change them."""
+    faults = ctx.faults
+    failure = faults.debug_token_error
+    if failure == "app_token":
+        raise errors.bad_app_token()
+    if failure == "unsupported":
+        raise errors.unsupported_get("debug_token")
+    app_id, bar, _ = ctx.token.partition("|")
+    if bar and app_id != APP_ID:
+        raise errors.bad_app_token()
     target = ctx.params.get("input_token")
     if not target:
         raise errors.invalid_parameter("(#100) The parameter input_token is required")
     target_page = page_id_for_token(target)
+    now = int(time.time())
+    expires_in = faults.token_expires_in_days
+    data_access_in = faults.data_access_expires_in_days
     granted = [name for name in PERMISSIONS if ctx.has_permission(name)]
     data: dict[str, Any] = {
         "app_id": APP_ID,
         "type": "PAGE" if target_page else "USER",
         "application": APP_NAME,
-        "data_access_expires_at": pacific_midnight_timestamp(
-            ctx.today + datetime.timedelta(days=90)
-        ),
-        "expires_at": 0,
+        "data_access_expires_at": now + 86400 * (90 if data_access_in is None else data_access_in),
+        "expires_at": 0 if expires_in is None else now + 86400 * expires_in,
         "is_valid": True,
         "issued_at": pacific_midnight_timestamp(ctx.today - datetime.timedelta(days=30)),
         "scopes": granted,

@@ -165,6 +165,26 @@ ME_PERMISSIONS: dict[str, Any] = {
     ]
 }
 
+
+# /debug_token (§5.3): the composite example's fields, with lifetimes that warn of nothing (a
+# token that never expires, as §5.3 observed for a PAGE token; data access well ahead).
+def debug_token_body(now: float) -> dict[str, Any]:
+    """The §5.3 answer for a token that never expires, its data access ending in 80 days."""
+    return {
+        "data": {
+            "app_id": "312083254664235",
+            "type": "USER",
+            "application": "TestOauth",
+            "data_access_expires_at": int(now) + 80 * 86400,
+            "expires_at": 0,
+            "is_valid": True,
+            "issued_at": 1688223600,
+            "scopes": ["pages_show_list", "pages_read_engagement", "read_insights"],
+            "user_id": "6801045783286074",
+        }
+    }
+
+
 # -- §11.1: a monetization metric, while the page's other metrics answer (HTTP 403 per §6.2) ------
 MONETIZATION_200: dict[str, Any] = {
     "error": {

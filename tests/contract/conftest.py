@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,8 @@ class FakeGraph:
         self.batches: list[list[Call | None]] = []
         self.served: dict[tuple[str, str, str, str], Any] = {}
         self.strays: list[str] = []
+        self.debug_tokens: list[str] = []  # the input_token of each /debug_token call
+        self.debug_token_answer: Answer | None = None
         self._lock = threading.Lock()
         self._catalogs: dict[tuple[str, ...], dict[str, Any]] = {}
         mocker.register_uri(requests_mock.ANY, requests_mock.ANY, text=self._stray)
@@ -205,6 +208,11 @@ class FakeGraph:
             parts = urlsplit(op["relative_url"])
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             token = query.pop("access_token", "")
+            if parts.path == "debug_token":  # §5.3, sent as a batch: no token in a URL
+                self.debug_tokens.append(query.get("input_token", ""))
+                body = self.debug_token_answer or Answer(200, b.debug_token_body(time.time()))
+                items.append(b.batch_item(body.status, body.body or {}, dict(body.headers)))
+                continue
             page = parts.path.split("/")[0]
             call = self._call("batch", page, query, token)
             calls.append(call)
@@ -222,7 +230,8 @@ class FakeGraph:
                 headers = {**answer.headers, "Content-Type": b.BATCH_OK_HEADERS[0]["value"]}
             items.append(b.batch_item(answer.status, answer.body or {}, headers))
         with self._lock:
-            self.batches.append(calls)
+            if calls:
+                self.batches.append(calls)
         context.headers.update(JSON_HEADERS)
         return b.compact_json(items)
 
