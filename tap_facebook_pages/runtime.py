@@ -27,7 +27,8 @@ from tap_facebook_pages.source.discovery import (
     Discovery,
     Page,
     discover_pages,
-    missing_permissions,
+    granted_permissions,
+    missing_of,
 )
 from tap_facebook_pages.source.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.source.token import TokenInfo, fetch_token_info, log_token_info
@@ -106,6 +107,7 @@ class Runtime:
         self.plan_source = plan_source
         self.stream_lookup = stream_lookup
         self.missing_permissions: list[str] | None = None
+        self.granted_permissions: list[str] | None = None  # None: /me/permissions not readable
         self.token_info: TokenInfo | None = None  # None: /debug_token not read (yet, or at all)
         self._sandbox: Any = None
 
@@ -192,7 +194,7 @@ class Runtime:
             # /me/permissions and /debug_token do not depend on the listing: no round trip
             # in sequence.
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="graph-perm") as pool:
-                permissions = pool.submit(missing_permissions, self.graph, self.logger)
+                permissions = pool.submit(granted_permissions, self.graph, self.logger)
                 token_info = pool.submit(
                     fetch_token_info, self.graph, app_token=self.app_token, logger=self.logger
                 )
@@ -211,7 +213,8 @@ class Runtime:
                         self.report.fail(
                             Failure(page_id=page_id, stream="pages", detail=problem.describe())
                         )
-                self.missing_permissions = permissions.result()
+                self.granted_permissions = permissions.result()
+                self.missing_permissions = missing_of(self.granted_permissions)
                 self.token_info = token_info.result()
         except AuthError as error:
             raise AuthFailedError(auth_message(error)) from None

@@ -137,13 +137,9 @@ def discover_pages(
 REQUIRED_PERMISSIONS = ("pages_show_list", "pages_read_engagement", "read_insights")
 
 
-def missing_permissions(client: GraphClient, logger: logging.Logger) -> list[str] | None:
-    """Required permissions the token lacks (one ``/me/permissions`` call), or None if unknown.
-
-    Without ``read_insights`` the API does not fail: insights come back empty, so this is the
-    only way to tell a quiet page from a missing permission. A page token has no
-    ``/me/permissions``; then the answer is unknown.
-    """
+def granted_permissions(client: GraphClient, logger: logging.Logger) -> list[str] | None:
+    """Every permission the token's user granted, sorted (one ``/me/permissions`` call), or None
+    if unknown (a page token has no ``/me/permissions``)."""
     try:
         body = client.get("me/permissions")
     except AuthError:
@@ -151,9 +147,28 @@ def missing_permissions(client: GraphClient, logger: logging.Logger) -> list[str
     except GraphError as error:
         logger.debug("Could not read the token's permissions: %s", error.describe())
         return None
-    granted = {
-        str(p.get("permission"))
-        for p in body.get("data") or ()
-        if isinstance(p, dict) and p.get("status") == "granted"
-    }
-    return [p for p in REQUIRED_PERMISSIONS if p not in granted]
+    return sorted(
+        {
+            str(p.get("permission"))
+            for p in body.get("data") or ()
+            if isinstance(p, dict) and p.get("status") == "granted"
+        }
+    )
+
+
+def missing_of(granted: Iterable[str] | None) -> list[str] | None:
+    """The required permissions absent from ``granted`` (None: unknown)."""
+    if granted is None:
+        return None
+    have = set(granted)
+    return [p for p in REQUIRED_PERMISSIONS if p not in have]
+
+
+def missing_permissions(client: GraphClient, logger: logging.Logger) -> list[str] | None:
+    """Required permissions the token lacks (one ``/me/permissions`` call), or None if unknown.
+
+    Without ``read_insights`` the API does not fail: insights come back empty, so this is the
+    only way to tell a quiet page from a missing permission. A page token has no
+    ``/me/permissions``; then the answer is unknown.
+    """
+    return missing_of(granted_permissions(client, logger))
