@@ -76,6 +76,7 @@ class RunReport:
     rows: int = 0
     missing_values: int = 0
     schema_drift: int = 0
+    permission_regressions: int = 0
     _drift_seen: set[tuple[str, str, str, str]] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -172,6 +173,24 @@ class RunReport:
         }
         logger.warning("schema_drift %s", json.dumps(line))
 
+    def permission_regression(
+        self,
+        logger: logging.Logger,
+        *,
+        what: str,
+        lost: list[str],
+        page_id: str | None = None,
+    ) -> None:
+        """One WARNING ``permission_regression {json}`` for a scope or a page's tasks the token
+        had on the previous run and lacks now (source/permissions.py), counted in the run
+        summary."""
+        with self._lock:
+            self.permission_regressions += 1
+        line: dict[str, Any] = {"run_id": self.run_id, "what": what, "lost": lost}
+        if page_id is not None:
+            line["page_id"] = page_id
+        logger.warning("permission_regression %s", json.dumps(line))
+
     def stream_done(
         self,
         logger: logging.Logger,
@@ -205,6 +224,7 @@ class RunReport:
             "failed": len(self.failures),
             "missing_values": self.missing_values,
             "schema_drift": self.schema_drift,
+            "permission_regressions": self.permission_regressions,
             "skipped_pages": sorted({p for p, _ in self.skipped}),
             "duration_s": round(time.monotonic() - self.started, 3),
         }

@@ -30,6 +30,7 @@ from tap_facebook_pages.runtime import (
     shard_of,
 )
 from tap_facebook_pages.sdk_fastpath import FastPathTap
+from tap_facebook_pages.source import permissions
 from tap_facebook_pages.source.discovery import Discovery, Page
 from tap_facebook_pages.source.prefetch import PlanItem
 from tap_facebook_pages.stopping import STOP, Stopped
@@ -73,6 +74,8 @@ class TapFacebookPages(FastPathTap):
         type(self)._current = self
         STOP.reset()
         self.report = RunReport()  # the run's clock starts here (after imports, before discovery)
+        self._state_loaded = False
+        self._permissions_checked = False
         check_tap_inputs(type(self), kwargs, self.logger)  # one clear ConfigError, no traceback
         super().__init__(*args, **kwargs)
         self.install_fast_path()
@@ -137,6 +140,44 @@ class TapFacebookPages(FastPathTap):
         """Every page of this run."""
         return self.runtime.pages
 
+    # -- permission regressions ---------------------------------------------------------------
+
+    @override
+    def load_state(self, state: dict[str, Any]) -> None:
+        """The SDK's state loading, then the permission comparison once discovery is done."""
+        super().load_state(state)
+        self._state_loaded = True
+        self._check_permissions()
+
+    def _check_permissions(self) -> None:
+        """Once per run, after both the input state and discovery: compare the scopes and page
+        tasks with the previous run's (``bookmarks.pages.permissions``), warn each regression and
+        remember this run's values in the state (source/permissions.py)."""
+        runtime = self.__dict__.get("runtime")
+        if (
+            self._permissions_checked
+            or not self._state_loaded
+            or runtime is None
+            or "discovery" not in runtime.__dict__
+        ):
+            return
+        self._permissions_checked = True
+        bookmarks = self.state.setdefault("bookmarks", {})
+        entry = bookmarks.setdefault(permissions.STATE_STREAM, {})
+        memory, regressions = permissions.compare(
+            entry.get(permissions.STATE_KEY),
+            scopes=runtime.granted_permissions,
+            page_tasks={page.id: page.tasks for page in runtime.pages},
+        )
+        entry[permissions.STATE_KEY] = memory
+        for regression in regressions:
+            self.report.permission_regression(
+                self.logger,
+                what=regression.what,
+                lost=list(regression.lost),
+                page_id=regression.page_id,
+            )
+
     # -- discovery --------------------------------------------------------------------------
 
     def discover_streams(self) -> list[Stream]:
@@ -153,6 +194,7 @@ class TapFacebookPages(FastPathTap):
                 self.report.skip(page.id, "missing ANALYZE task")
                 continue
             streams.append(PageInsightsStream(self, runtime, page))
+        self._check_permissions()
         streams += [
             PostsStream(self, runtime),
             PostInsightsStream(self, runtime),
