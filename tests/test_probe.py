@@ -230,3 +230,26 @@ def test_bad_input_is_one_line_and_exit_2(
     assert needle in err
     assert err.count("\n") == 1
     assert not _insights_calls(sandbox)
+
+
+@pytest.mark.parametrize("level", ["POST", "REEL"])
+def test_post_and_reel_levels_match_the_sandbox_model(
+    sandbox: SandboxServer, tmp_path: Path, level: str
+) -> None:
+    result, _ = _probe(["--config", _config(tmp_path, sandbox), "--level", level])
+    model = load_model()
+    for observed in result.results:
+        key = observed.metric.metric_key
+        verdict = model.verdict(level, key)
+        if verdict is Verdict.ANSWERED:
+            api = model.metric(level, key)
+            assert api is not None
+            expected = [p for p in observed.asked if p in api.periods]
+            assert (observed.status, observed.answered) == ("answered", expected), key
+        elif verdict is Verdict.INVALID:
+            assert observed.status == "retired #100", key
+        elif verdict is Verdict.EMPTY:
+            assert (observed.status, observed.answered) == ("answered", []), key
+        else:
+            assert observed.status.startswith("other: "), key
+    assert len(_insights_calls(sandbox)) == sum(len(r.asked) for r in result.results)
