@@ -105,6 +105,9 @@ class GraphClient:
         self._stats: dict[str, ScopeStats] = {}
         self._stats_lock = threading.Lock()
         self.round_trips = 0
+        # Errors that are final for this client however they are classified (the metric probe:
+        # a single metric's "reduce the amount of data" answer is a fact about the period).
+        self.final_error: Callable[[GraphError], bool] = lambda error: False
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(
             pool_connections=max_connections, pool_maxsize=max_connections
@@ -189,7 +192,10 @@ class GraphClient:
         Transient errors: up to ``max_retries`` attempts with full-jitter backoff. Throttles:
         up to ``max_retries`` waits, each pausing the whole scope for the API's regain
         estimate (or a backoff of minutes' scale), capped at ``max_throttle_wait_seconds``.
+        Errors ``final_error`` accepts are never retried.
         """
+        if self.final_error(error):
+            return False
         if error.kind == RETRY:
             attempts.retries += 1
             if attempts.retries >= self.max_retries:
