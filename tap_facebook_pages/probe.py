@@ -13,7 +13,8 @@ retry code 1 as transient; the probe marks those answers final on its client
 2, 5xx, a null batch item) and throttles are still retried as in a run.
 
 ``--write FILE`` writes an override file for ``metric_catalog_path`` with the entries whose
-observed facts (status, periods, the monetization requirement) differ from the catalog.
+observed facts (status, periods, value type, the monetization requirement, object keys beyond a
+metric's fixed ``keys``) differ from the catalog.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class MetricResult:
     not_answered: dict[str, str] = dataclasses.field(default_factory=dict)  # period -> error
     errors: dict[str, GraphError] = dataclasses.field(default_factory=dict)  # metric-level
     value_types: set[str] = dataclasses.field(default_factory=set)
+    keys: set[str] = dataclasses.field(default_factory=set)  # keys of object values seen
 
     @property
     def status(self) -> str:
@@ -139,6 +141,7 @@ def _record_answer(result: MetricResult, period: str, body: Any) -> None:
     for value in values:
         if isinstance(value, dict):
             result.value_types.add("object")
+            result.keys.update(str(key) for key in value)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             result.value_types.add("number")
 
@@ -298,6 +301,8 @@ def override_entry(probe_result: ProbeResult, result: MetricResult) -> dict[str,
     }
     if metric.requires:
         entry["requires"] = metric.requires
+    if metric.keys:
+        entry["keys"] = list(metric.keys)
     status = result.status
     changed = False
     if status == RETIRED:
@@ -323,6 +328,12 @@ def override_entry(probe_result: ProbeResult, result: MetricResult) -> dict[str,
             if seen != metric.value_type:
                 entry["value_type"] = seen
                 changed = True
+                if seen == "number":
+                    entry.pop("keys", None)
+        new_keys = sorted(result.keys - set(metric.keys or ()))
+        if metric.keys and entry["value_type"] == "object" and new_keys:
+            entry["keys"] = [*metric.keys, *new_keys]  # acknowledged: no object_keys drift
+            changed = True
     if not changed:
         return None
     if entry["status"] == "ACTIVE" and entry["description"].startswith("Retired "):

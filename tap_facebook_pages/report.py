@@ -173,6 +173,38 @@ class RunReport:
         }
         logger.warning("schema_drift %s", json.dumps(line))
 
+    def page_field_drift(
+        self,
+        logger: logging.Logger,
+        *,
+        field: str,
+        kind: str,
+        page_ids: list[str],
+    ) -> None:
+        """One WARNING ``schema_drift {json}`` per page field and kind per run, naming every page
+        it concerns (a field Meta adds or drops usually changes on every page at once), counted
+        in the run summary's ``schema_drift``."""
+        key = ("*", "PAGE_FIELD", field, kind)
+        with self._lock:
+            if key in self._drift_seen:
+                return
+            self._drift_seen.add(key)
+            self.schema_drift += 1
+        detail = (
+            "the API answered a field the pages stream has no column for; its value is not loaded"
+            if kind == "page_field_added"
+            else "answered on the previous run, not on this one"
+        )
+        line = {
+            "run_id": self.run_id,
+            "page_ids": page_ids,
+            "level": "PAGE",
+            "field": field,
+            "kind": kind,
+            "detail": detail,
+        }
+        logger.warning("schema_drift %s", json.dumps(line))
+
     def permission_regression(
         self,
         logger: logging.Logger,

@@ -30,8 +30,8 @@ from tap_facebook_pages.runtime import (
     shard_of,
 )
 from tap_facebook_pages.sdk_fastpath import FastPathTap
-from tap_facebook_pages.source import permissions
-from tap_facebook_pages.source.discovery import Discovery, Page
+from tap_facebook_pages.source import drift, permissions
+from tap_facebook_pages.source.discovery import PAGE_FIELDS, Discovery, Page
 from tap_facebook_pages.source.prefetch import PlanItem
 from tap_facebook_pages.stopping import STOP, Stopped
 from tap_facebook_pages.streams.content import (
@@ -152,7 +152,8 @@ class TapFacebookPages(FastPathTap):
     def _check_permissions(self) -> None:
         """Once per run, after both the input state and discovery: compare the scopes and page
         tasks with the previous run's (``bookmarks.pages.permissions``), warn each regression and
-        remember this run's values in the state (source/permissions.py)."""
+        remember this run's values in the state (source/permissions.py); the same for the page
+        fields each page answered (``bookmarks.pages.page_fields``, source/drift.py)."""
         runtime = self.__dict__.get("runtime")
         if (
             self._permissions_checked
@@ -176,6 +177,16 @@ class TapFacebookPages(FastPathTap):
                 what=regression.what,
                 lost=list(regression.lost),
                 page_id=regression.page_id,
+            )
+        fields_memory, changes = drift.page_fields(
+            entry.get(drift.PAGE_FIELDS_STATE_KEY),
+            {page.id: page.answered for page in runtime.pages},
+            schema_fields=PAGE_FIELDS,
+        )
+        entry[drift.PAGE_FIELDS_STATE_KEY] = fields_memory
+        for (kind, field_name), page_ids in changes.items():
+            self.report.page_field_drift(
+                self.logger, field=field_name, kind=kind, page_ids=page_ids
             )
 
     # -- discovery --------------------------------------------------------------------------

@@ -253,3 +253,26 @@ def test_post_and_reel_levels_match_the_sandbox_model(
         else:
             assert observed.status.startswith("other: "), key
     assert len(_insights_calls(sandbox)) == sum(len(r.asked) for r in result.results)
+
+
+def test_write_adds_object_keys_the_catalog_does_not_list(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A catalog that knows only the "like" reaction: the probe sees the sandbox's other
+    reaction keys and writes them into the entry's keys, so a run with the file reports no
+    object_keys drift (the keys expected come from the sandbox's model)."""
+    name = "page_actions_post_reactions_total"
+    wrong = _catalog_file(tmp_path, [_entry(name, keys=["like"])])
+    written = tmp_path / "override.json"
+    _probe(
+        ["--config", _config(tmp_path, sandbox, metric_catalog_path=wrong), "--write", str(written)]
+    )
+    (entry,) = json.loads(written.read_text(encoding="utf-8"))["metrics"]
+    model_keys = load_model().value_keys(name)
+    assert model_keys is not None
+    assert entry["keys"][0] == "like"
+    assert set(entry["keys"]) <= set(model_keys)
+    assert len(entry["keys"]) > 1
+    assert entry["supported_periods"] == ["day", "week", "days_28"]
+    (metric,) = read_override(str(written))
+    assert metric.keys == tuple(entry["keys"])

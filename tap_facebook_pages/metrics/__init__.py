@@ -28,7 +28,9 @@ class Metric:
 
     ``requires`` names an access the metric needs beyond the page token's insights permission
     (``"monetization"``: the API answers ``(#200)`` for this one metric otherwise); ``evidence``
-    says where the entry's status and periods were last confirmed. Both are optional.
+    says where the entry's status and periods were last confirmed; ``keys`` lists every key of
+    an object value whose key set is fixed (absent when the keys vary, e.g. countries). All three
+    are optional.
     """
 
     metric_key: str
@@ -44,6 +46,7 @@ class Metric:
     is_default: bool
     requires: str | None = None
     evidence: str | None = None
+    keys: tuple[str, ...] | None = None  # an object's known, fixed key set; None: not compared
 
     @property
     def is_live(self) -> bool:
@@ -73,6 +76,7 @@ class Metric:
             is_default=bool(raw.get("is_default", False)),
             requires=raw.get("requires"),
             evidence=raw.get("evidence"),
+            keys=tuple(raw["keys"]) if raw.get("keys") else None,
         )
 
 

@@ -36,6 +36,9 @@ Hostile-answer faults (each off by default):
 - ``debug_token_error``: ``"app_token"``: ``/debug_token`` answers HTTP 400, code 190
   ``Invalid OAuth access token signature.`` (what a wrong app token gets); ``"unsupported"``:
   HTTP 400, code 100, subcode 33 ``Unsupported get request``. Every other call is unaffected.
+- ``page_fields``: ``{"drop": [field, ...], "add": {field: value}}``: every page node (in
+  ``/me/accounts``, ``/me`` and ``/{page}`` reads) leaves the ``drop`` fields out although they
+  were asked for, and carries the ``add`` fields although they were not (as an API change would).
 - ``bad_created_time``: page ids whose newest post (the first its listings show) has
   ``created_time`` ``"yesterday-ish"`` in listings and node reads (``since``/``until``
   filtering still uses the real time).
@@ -76,6 +79,7 @@ FAULT_KEYS = (
     "token_expires_in_days",
     "data_access_expires_in_days",
     "debug_token_error",
+    "page_fields",
 )
 BATCH_ITEM_GARBAGE_KINDS = ("not_object", "body_object")
 REDIRECT_KINDS = ("get", "batch")
@@ -130,6 +134,8 @@ class Faults:
     token_expires_in_days: int | None = None
     data_access_expires_in_days: int | None = None
     debug_token_error: str | None = None
+    drop_page_fields: frozenset[str] = frozenset()
+    add_page_fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> Faults:
@@ -171,6 +177,8 @@ class Faults:
             token_expires_in_days=_optional_count(raw, "token_expires_in_days"),
             data_access_expires_in_days=_optional_count(raw, "data_access_expires_in_days"),
             debug_token_error=_choice(raw, "debug_token_error", DEBUG_TOKEN_ERRORS),
+            drop_page_fields=_names(dict(raw.get("page_fields") or {}), "drop"),
+            add_page_fields=_added_fields(raw.get("page_fields")),
         )
 
     def is_null_batch_item(self, relative_url: str) -> bool:
@@ -197,6 +205,17 @@ def _non_negative(value: float, key: str) -> float:
     if value < 0:
         raise ValueError(f"{key} must not be negative, got {value}")
     return value
+
+
+def _added_fields(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or set(raw) - {"drop", "add"}:
+        raise ValueError('page_fields must be {"drop": [fields], "add": {field: value}}')
+    added = raw.get("add") or {}
+    if not isinstance(added, Mapping):
+        raise ValueError("page_fields.add must be an object of field: value")
+    return {str(name): value for name, value in added.items()}
 
 
 def _names(raw: Mapping[str, Any], key: str) -> frozenset[str]:

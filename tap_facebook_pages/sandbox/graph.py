@@ -632,8 +632,9 @@ def _render_page(ctx: Context, page: SandboxPage, specs: Sequence[FieldSpec]) ->
                 paging_path=f"/{page.id}/insights",
                 metric_in_query=True,
             )
-        elif spec.name in values:
+        elif spec.name in values and spec.name not in ctx.faults.drop_page_fields:
             out[spec.output_key] = values[spec.name]
+    out.update(ctx.faults.add_page_fields)
     return _with_id(out, page.id)
 
 

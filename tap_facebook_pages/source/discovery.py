@@ -32,6 +32,8 @@ PAGE_FIELDS = (
     "is_published",
 )
 ANALYZE = "ANALYZE"
+# What a page node carries beside its metadata fields (schema drift does not compare them).
+_NOT_FIELDS = frozenset({"access_token", "tasks"})
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Page:
     token: str
     record: dict[str, Any]
     tasks: tuple[str, ...] | None = None  # None: unknown (page token, or direct lookup)
+    answered: tuple[str, ...] = ()  # the fields the API answered (not the token or tasks)
 
     @property
     def name(self) -> str:
@@ -74,6 +77,7 @@ def _page_from_node(node: dict[str, Any], fallback_token: str | None) -> Page | 
         token=str(token),
         record=record,
         tasks=tuple(tasks) if isinstance(tasks, list) else None,
+        answered=tuple(sorted(str(k) for k in node if k not in _NOT_FIELDS)),
     )
 
 

@@ -367,9 +367,11 @@ class PageInsightsSource:
         requested: dict[str, tuple[str, ...]],
     ) -> list[dict[str, Any]]:
         """The answer's entries keyed by the metric name *we* asked for (Meta's samples show an
-        answer naming a metric differently), restricted to the periods asked for it. Every
-        entry, asked or not, is compared with the catalog first (schema drift)."""
+        answer naming a metric differently), restricted to the periods asked for it or configured
+        for the run. Every entry, asked or not, is compared with the catalog first (schema
+        drift)."""
         asked = set(subset)
+        configured = set(self.settings.periods)
         unmatched = [m for m in subset if m not in {e.get("name") for e in entries}]
         out = []
         compared = []
@@ -387,7 +389,10 @@ class PageInsightsSource:
                 entry = {**entry, "name": match[0]}  # noqa: PLW2901
                 name = match[0]
             compared.append(entry)
-            if entry.get("period") in requested.get(str(name), ()):
+            period = entry.get("period")
+            # A period configured for the run lands even where the catalog says the metric does
+            # not answer it (schema drift, reported below): values are never dropped for drift.
+            if period in requested.get(str(name), ()) or period in configured:
                 out.append(entry)
         check_drift(
             compared,
