@@ -34,6 +34,10 @@ from tap_facebook_pages.source.prefetch import PlanItem, Prefetcher
 from tap_facebook_pages.source.token import TokenInfo, fetch_token_info, log_token_info
 
 SANDBOX_TOKEN = "sandbox-user-token"  # noqa: S105 - a fixed fake token the sandbox accepts
+# The built-in sandbox's simulated quota: each call reads 0.1 % more usage (1,000 calls to 100 %),
+# so a sandbox run of the probe (about 600 calls for the page level) is not throttled. The
+# sandbox's own default (1 % a call) stays for the tests of pacing.
+SANDBOX_USAGE_STEP = 0.1
 RENEWAL_HELP = (
     "Get a new long-lived token: exchange a fresh user token with GET /oauth/access_token"
     "?grant_type=fb_exchange_token (see README 'Getting a token'), or use a system-user token."
@@ -126,7 +130,9 @@ class Runtime:
         if settings.sandbox:
             from tap_facebook_pages.sandbox import SandboxServer  # noqa: PLC0415
 
-            self._sandbox = SandboxServer(app_secret=settings.app_secret).start()
+            self._sandbox = SandboxServer(
+                app_secret=settings.app_secret, faults={"usage_step": SANDBOX_USAGE_STEP}
+            ).start()
             base_url = self._sandbox.url
             token = token or SANDBOX_TOKEN
             self.logger.info("Sandbox mode: reading fake data from %s", base_url)

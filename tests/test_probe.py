@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,18 @@ def test_write_adds_object_keys_the_catalog_does_not_list(
     assert entry["supported_periods"] == ["day", "week", "days_28"]
     (metric,) = read_override(str(written))
     assert metric.keys == tuple(entry["keys"])
+
+
+def test_the_readme_offline_probe_is_not_throttled_by_the_sandbox_quota(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """README: ``tap-facebook-pages-probe --config sandbox.json`` with ``{"sandbox": true}``. The
+    page level is about 570 calls; the built-in sandbox's simulated quota must not make the tap
+    pause (it used to reach 99 % after 99 calls and wait 60 s, again and again)."""
+    path = tmp_path / "sandbox.json"
+    path.write_text('{"sandbox": true}', encoding="utf-8")
+    with caplog.at_level(logging.INFO):
+        result, text = _probe(["--config", str(path)])
+    assert result.calls > 500
+    assert not [r for r in caplog.records if "Waiting" in r.getMessage()]
+    assert text.splitlines()[0].endswith(f"{len(result.results)} metrics, {result.calls} calls")
