@@ -314,7 +314,11 @@ def test_a_second_signal_exits_at_once_without_cutting_a_line(
     scenario = scenarios["insights"]
     server.configure(latency_ms=scenario.latency_ms)
     server.reset_usage()
-    with subprocess.Popen(scenario.args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    # Unbuffered: communicate() reads the descriptor itself, so whatever a buffered reader had
+    # read ahead of the first line would be lost to the check (it was, on a loaded machine).
+    with subprocess.Popen(
+        scenario.args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    ) as proc:
         assert proc.stdout is not None
         head = proc.stdout.readline()  # the first line is out: the handlers are installed
         time.sleep(0.5)
