@@ -245,19 +245,26 @@ class TapFacebookPages(FastPathTap):
         data_access = info.data_access_expires or "unknown"
         return f"token expires: {expires}; data access expires: {data_access}"
 
+    @override
     @classmethod
     def cb_test(cls, ctx: Any, param: Any, value: str) -> None:
-        """``--test``: print the connection report, then the SDK's one-record dry run."""
-        if value and value != "disabled":
-            config = ctx.params.get("config")
-            tap = cls(
-                config=config.config if config else None,
-                parse_env_config=bool(config and config.parse_env),
-                validate_config=True,
-            )
-            for line in tap.connection_report():
-                tap.logger.info("connection test: %s", line)
-        super().cb_test(ctx, param, value)
+        """``--test``: the connection report, then the SDK's one-record dry run (or, with
+        ``--test=schema``, the schemas), from one tap: discovery and /debug_token run once."""
+        if not value or value == "disabled":
+            return
+        config = ctx.params.get("config")
+        tap = cls(
+            config=config.config if config else None,
+            parse_env_config=bool(config and config.parse_env),
+            validate_config=True,
+        )
+        for line in tap.connection_report():
+            tap.logger.info("connection test: %s", line)
+        if value == "schema":
+            tap.write_schemas()
+        else:
+            tap.run_connection_test()
+        ctx.exit()
 
     # -- end of run -------------------------------------------------------------------------
 

@@ -142,6 +142,9 @@ def test_the_connection_test_shows_the_expiry(sandbox: SandboxServer, tmp_path: 
     assert proc.returncode == 0, proc.stderr[-2000:]
     (line,) = _lines(proc, "connection test", "token expires")
     assert f"token expires: {_in_days(5)}; data access expires: {_in_days(90)}" in line
+    # One tap for the report and the dry run: the listing and /debug_token are asked once.
+    (_debug,) = _debug_token_calls(sandbox)
+    assert [r["path"] for r in sandbox.requests].count("/me/accounts") == 1
     sandbox.configure(faults={"debug_token_error": "unsupported"})
     proc = _cli(sandbox_config(sandbox.url, **RANGE), tmp_path, "--test")
     assert proc.returncode == 0, proc.stderr[-2000:]
