@@ -284,7 +284,10 @@ class TapFacebookPages(FastPathTap):
             raise RunFailedError(msg)
 
     def _missing_catalog_streams(self) -> list[str]:
-        """Streams the input catalog selects that this run did not discover, each warned."""
+        """Streams the input catalog selects that this run did not discover, each warned.
+
+        A page stream of another shard is not missing: a catalog discovered with one shard
+        (``shard_count`` 1) lists every page, and each shard reads its own."""
         catalog = self._input_catalog
         runtime = self.__dict__.get("runtime")
         if catalog is None or runtime is None or "discovery" not in runtime.__dict__:
@@ -294,6 +297,9 @@ class TapFacebookPages(FastPathTap):
         for entry in catalog.streams:
             name = entry.tap_stream_id
             if name in known or not entry.metadata.root.selected:
+                continue
+            page_id = name.removeprefix("page_insights_")
+            if page_id != name and not runtime.in_shard(page_id):
                 continue
             self.logger.warning(
                 "The catalog selects stream %s, which this run did not discover (a page the "

@@ -28,7 +28,7 @@ from tap_facebook_pages.config import (
 )
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
-from tap_facebook_pages.tap import shard_of
+from tap_facebook_pages.tap import TapFacebookPages, shard_of
 from tests.helpers import parse_messages, run_tap, sandbox_config
 
 TODAY = dt.date(2026, 11, 20)
@@ -237,4 +237,29 @@ def test_aws_batch_array_shards_read_every_page_once(server: SandboxServer, tmp_
             "AWS_BATCH_JOB_ARRAY_INDEX)." in proc.stderr
         )
         shards.append(_shard_pages(parse_messages(proc.stdout).records))
+    _assert_partition(shards, count)
+
+
+def test_a_catalog_of_every_page_serves_every_shard_without_warnings(
+    server: SandboxServer, clean_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fixed catalog discovered with one shard lists every page; each shard reads its own
+    pages from it, and the other shards' page streams are neither warned about nor missing."""
+    count = 3
+    catalog = TapFacebookPages(config=sandbox_config(server.url, **DAY)).catalog_dict
+    assert {s["tap_stream_id"].removeprefix("page_insights_") for s in catalog["streams"]} >= (
+        ALL_PAGES
+    )
+    shards = []
+    for index in range(count):
+        clean_env.setenv("AWS_BATCH_JOB_ARRAY_INDEX", str(index))
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            out = run_tap(sandbox_config(server.url, shard_count=count, **DAY), catalog=catalog)
+        assert not [r for r in caplog.records if "did not discover" in r.getMessage()]
+        (summary,) = [
+            r.getMessage() for r in caplog.records if r.getMessage().startswith("run summary")
+        ]
+        assert "missing_streams" not in json.loads(summary.removeprefix("run summary "))
+        shards.append(_shard_pages(out.records))
     _assert_partition(shards, count)
