@@ -110,6 +110,9 @@ class Runtime:
         self.granted_permissions: list[str] | None = None  # None: /me/permissions not readable
         self.token_info: TokenInfo | None = None  # None: /debug_token not read (yet, or at all)
         self._sandbox: Any = None
+        # True for --discover: the catalog lists every shard's pages, so that one catalog (a
+        # cached or fixed one) serves every shard; a sync reads only its own shard's pages.
+        self.all_shards = False
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -242,7 +245,7 @@ class Runtime:
         """True when ``page_id`` belongs to this run's shard (stable hash of the id)."""
         count = self.settings.shard_count
         index = self.settings.shard_index
-        if count <= 1:
+        if count <= 1 or self.all_shards:
             return True
         return shard_of(page_id, count) == index
 

@@ -113,6 +113,14 @@ class TapFacebookPages(FastPathTap):
             stream_lookup=lambda name: self.streams.get(name),  # noqa: PLW0108 - lazily
         )
 
+    @override
+    def run_discovery(self) -> str:
+        """``--discover``: the catalog of every shard's pages (see ``Runtime.all_shards``)."""
+        runtime = self.runtime
+        if "discovery" not in runtime.__dict__:
+            runtime.all_shards = True
+        return super().run_discovery()
+
     def _prefetch_plan(self) -> Iterator[PlanItem]:
         for stream in self.streams.values():
             if isinstance(stream, PageInsightsStream) and stream.selected:

@@ -149,12 +149,12 @@ def test_settings_resolve_the_index_from_the_environment() -> None:
 # -- through the command line: one line, exit 2 -----------------------------------------------
 
 
-def _cli(config: dict, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+def _cli(config: dict, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(config))
     environ = {k: v for k, v in os.environ.items() if k not in ORCHESTRATOR_VARIABLES}
     return subprocess.run(
-        [sys.executable, "-m", "tap_facebook_pages", "--config", str(cfg)],
+        [sys.executable, "-m", "tap_facebook_pages", "--config", str(cfg), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -263,3 +263,19 @@ def test_a_catalog_of_every_page_serves_every_shard_without_warnings(
         assert "missing_streams" not in json.loads(summary.removeprefix("run summary "))
         shards.append(_shard_pages(out.records))
     _assert_partition(shards, count)
+
+
+def test_every_shard_discovers_the_same_catalog_of_every_page(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """``--discover`` lists every shard's pages: Meltano's cached catalog (its key is the
+    config, the same in every task of an indexed job) is then right for every shard."""
+    config = sandbox_config(server.url, shard_count=3, **DAY)
+    catalogs = []
+    for index in range(3):
+        proc = _cli(config, tmp_path, "--discover", JOB_COMPLETION_INDEX=str(index))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        catalogs.append(json.loads(proc.stdout))
+    assert catalogs[0] == catalogs[1] == catalogs[2]
+    names = {s["tap_stream_id"] for s in catalogs[0]["streams"]}
+    assert {f"page_insights_{p}" for p in ALL_PAGES} <= names

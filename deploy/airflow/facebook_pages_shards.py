@@ -7,7 +7,10 @@ the shards' bookmarks never collide. A page belongs to exactly one shard by a st
 id: together the tasks read every page once. A failed shard is retried alone.
 
 Copy this file into your DAGs folder and set MELTANO_PROJECT to the project's directory on the
-workers (tokens and passwords come from the workers' environment or Meltano's .env).
+workers (tokens and passwords come from the workers' environment or Meltano's .env). Meltano
+writes the extractor's catalog to one file in the project's .meltano/run/: shards running at the
+same time need a project directory each (one worker or pod per task, as with the
+KubernetesExecutor); two tasks sharing one directory can fail and are then retried.
 """
 
 from __future__ import annotations
