@@ -358,12 +358,14 @@ def resolve_shard_index(
 ) -> int:
     """The shard this run reads.
 
-    A configured ``shard_index`` wins. Otherwise one shard (``shard_count`` 1) is shard 0, and
-    with several shards the index comes from the orchestrator: the variable named by
-    ``shard_index_env`` when set, else the first of ``SHARD_INDEX_VARIABLES`` that is set (one
-    INFO line names it). No index at all, a value that is not an integer in
-    0 .. shard_count-1, or a Cloud Run task count other than ``shard_count`` is a
-    ``ConfigError``: a fleet that silently read shard 0 in every task would lose pages.
+    A configured ``shard_index`` wins (a WARNING when an index variable says otherwise: every
+    task of an indexed job reading the same shard leaves the others unread). Otherwise one
+    shard (``shard_count`` 1) is shard 0, and with several shards the index comes from the
+    orchestrator: the variable named by ``shard_index_env`` when set, else the first of
+    ``SHARD_INDEX_VARIABLES`` that is set (one INFO line names it). No index at all, a value
+    that is not an integer in 0 .. shard_count-1, or a Cloud Run task count other than
+    ``shard_count`` is a ``ConfigError``: a fleet that silently read shard 0 in every task
+    would lose pages.
     """
     named = config.get("shard_index_env")
     named = str(named).strip() if named is not None else ""
@@ -373,12 +375,28 @@ def resolve_shard_index(
             f"got {named[:60]!r}"
         )
         raise ConfigError(msg)
+    candidates = (named,) if named else SHARD_INDEX_VARIABLES
     explicit = config.get("shard_index")
     if explicit is not None:
-        return int(explicit)
+        index = int(explicit)
+        other = next(
+            (v for v in candidates if environ.get(v, str(index)).strip() != str(index)), None
+        )
+        if shard_count > 1 and other:
+            # Every task of an indexed job reading the same configured shard loses the others.
+            logger.warning(
+                "shard_index %d is configured and environment variable %s is %r: reading "
+                "shard %d (the configured index wins); remove shard_index to use the "
+                "orchestrator's index.",
+                index,
+                other,
+                environ[other][:40],
+                index,
+            )
+        return index
     if shard_count <= 1:
         return 0
-    for variable in (named,) if named else SHARD_INDEX_VARIABLES:
+    for variable in candidates:
         text = environ.get(variable)
         if text is None:
             continue

@@ -74,6 +74,23 @@ def test_a_configured_shard_index_wins_over_the_orchestrator() -> None:
     assert _index({"shard_count": 3, "shard_index": 1, "shard_index_env": "MY_TASK"}, env) == 1
 
 
+def test_a_configured_index_other_than_the_orchestrators_is_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        assert _index({"shard_count": 3, "shard_index": 0}, {"JOB_COMPLETION_INDEX": "0"}) == 0
+        assert not caplog.records  # the same index: nothing to say
+        assert _index({"shard_count": 3, "shard_index": 0}, {"JOB_COMPLETION_INDEX": "2"}) == 0
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "shard_index 0 is configured and environment variable JOB_COMPLETION_INDEX is '2': "
+            "reading shard 0 (the configured index wins); remove shard_index to use the "
+            "orchestrator's index.",
+        )
+    ]
+
+
 def test_one_shard_is_shard_zero_whatever_the_environment() -> None:
     assert _index({}, {"JOB_COMPLETION_INDEX": "5"}) == 0
     assert _index({"shard_count": 1}, {}) == 0
