@@ -234,9 +234,11 @@ class Settings:
         *,
         today: datetime.date | None = None,
         environ: Mapping[str, str] | None = None,
+        shard_index_required: bool = True,
     ) -> Settings:
         """Validate and resolve ``config`` (raises ``ConfigError``); ``environ`` (default
-        ``os.environ``) is where an orchestrator's task index is read."""
+        ``os.environ``) is where an orchestrator's task index is read. Discovery, which lists
+        every shard's pages, does not need an index (``shard_index_required`` false)."""
         catalog_path = config.get("metric_catalog_path") or None
         catalog = run_catalog(catalog_path)
         end_default = today - datetime.timedelta(days=1) if today else last_complete_day()
@@ -313,7 +315,11 @@ class Settings:
             raise ConfigError(msg)
         shard_count = int(_setting(config, "shard_count"))
         shard_index = resolve_shard_index(
-            config, shard_count, os.environ if environ is None else environ, logger
+            config,
+            shard_count,
+            os.environ if environ is None else environ,
+            logger,
+            required=shard_index_required,
         )
         return cls(
             start_date=start_date,
@@ -355,8 +361,10 @@ def resolve_shard_index(
     shard_count: int,
     environ: Mapping[str, str],
     logger: logging.Logger,
+    *,
+    required: bool = True,
 ) -> int:
-    """The shard this run reads.
+    """The shard this run reads (0 when none is found and ``required`` is false).
 
     A configured ``shard_index`` wins (a WARNING when an index variable says otherwise: every
     task of an indexed job reading the same shard leaves the others unread). Otherwise one
@@ -424,6 +432,8 @@ def resolve_shard_index(
             variable,
         )
         return index
+    if not required:
+        return 0
     if named:
         where = f"environment variable {named} (shard_index_env) is not set"
     else:

@@ -117,7 +117,9 @@ class Runtime:
     @functools.cached_property
     def settings(self) -> Settings:
         """Validated settings (raises ConfigError before any Graph call)."""
-        return Settings.from_config(self.config, self.logger)
+        return Settings.from_config(
+            self.config, self.logger, shard_index_required=not self.all_shards
+        )
 
     @functools.cached_property
     def graph(self) -> GraphClient:

@@ -104,7 +104,7 @@ class TapFacebookPages(FastPathTap):
     @functools.cached_property
     def runtime(self) -> Runtime:
         """The run's shared objects (built once, handed to every stream)."""
-        return Runtime(
+        runtime = Runtime(
             self.config,
             logger=self.logger,
             redactor=self.redactor,
@@ -112,6 +112,21 @@ class TapFacebookPages(FastPathTap):
             plan_source=self._prefetch_plan,
             stream_lookup=lambda name: self.streams.get(name),  # noqa: PLW0108 - lazily
         )
+        runtime.all_shards = type(self).discovering
+        return runtime
+
+    # True while ``--discover`` runs: the catalog lists every shard's pages, no index needed.
+    discovering = False
+
+    @classmethod
+    @override
+    def cb_discover(cls, ctx: Any, param: Any, value: bool) -> None:
+        """``--discover``, with every shard's pages (see ``Runtime.all_shards``)."""
+        cls.discovering = bool(value)
+        try:
+            super().cb_discover(ctx, param, value)
+        finally:
+            cls.discovering = False
 
     @override
     def run_discovery(self) -> str:
