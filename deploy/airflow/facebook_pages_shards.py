@@ -7,10 +7,11 @@ the shards' bookmarks never collide. A page belongs to exactly one shard by a st
 id: together the tasks read every page once. A failed shard is retried alone.
 
 Copy this file into your DAGs folder and set MELTANO_PROJECT to the project's directory on the
-workers (tokens and passwords come from the workers' environment or Meltano's .env). Meltano
-writes the extractor's catalog to one file in the project's .meltano/run/: shards running at the
-same time need a project directory each (one worker or pod per task, as with the
-KubernetesExecutor); two tasks sharing one directory can fail and are then retried.
+workers (tokens and passwords come from the workers' environment or Meltano's .env). Keep
+Meltano's state where every worker sees it (MELTANO_DATABASE_URI or MELTANO_STATE_BACKEND_URI).
+Meltano writes the extractor's catalog to one file in the project's .meltano/run/: shards running
+at the same time need a project directory each (one worker or pod per task, as with the
+KubernetesExecutor); tasks started together in one directory fail (exit 1) and are retried.
 """
 
 from __future__ import annotations
