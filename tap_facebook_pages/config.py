@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,12 +40,22 @@ DEFAULTS: dict[str, Any] = {
     "batch_api": True,
     "fast_path": True,
     "shard_count": 1,
-    "shard_index": 0,
     "token_expiry_warning_days": 14,
 }
 MAX_LOOKBACK_DAYS = 730
 MAX_TOKEN_EXPIRY_WARNING_DAYS = 365
 HISTORY_DAYS = 760  # the Graph API keeps about two years of insights
+# The task-index variables orchestrators set in each task of a parallel job, read in this order
+# when shard_count > 1 and no shard_index is configured (see resolve_shard_index).
+SHARD_INDEX_VARIABLES = (
+    "JOB_COMPLETION_INDEX",  # Kubernetes Indexed Job
+    "AWS_BATCH_JOB_ARRAY_INDEX",  # AWS Batch array job
+    "CLOUD_RUN_TASK_INDEX",  # Google Cloud Run job
+)
+# The orchestrators that also say how many tasks the job has: checked against shard_count.
+SHARD_COUNT_VARIABLES = {"CLOUD_RUN_TASK_INDEX": "CLOUD_RUN_TASK_COUNT"}
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INDEX_TEXT = re.compile(r"\s*\+?[0-9]{1,9}\s*")
 
 
 class UserError(Exception):
@@ -208,7 +220,7 @@ class Settings:
     batch_api: bool = DEFAULTS["batch_api"]
     fast_path: bool = DEFAULTS["fast_path"]
     shard_count: int = DEFAULTS["shard_count"]
-    shard_index: int = DEFAULTS["shard_index"]
+    shard_index: int = 0
     # The metric catalog of this run: the packaged one, with metric_catalog_path merged over it.
     # Planning, replacements and schema drift read this one, never the process-wide default.
     catalog: MetricCatalog = field(default_factory=load_catalog, repr=False, compare=False)
@@ -221,8 +233,12 @@ class Settings:
         logger: logging.Logger,
         *,
         today: datetime.date | None = None,
+        environ: Mapping[str, str] | None = None,
+        shard_index_required: bool = True,
     ) -> Settings:
-        """Validate and resolve ``config`` (raises ``ConfigError``)."""
+        """Validate and resolve ``config`` (raises ``ConfigError``); ``environ`` (default
+        ``os.environ``) is where an orchestrator's task index is read. Discovery, which lists
+        every shard's pages, does not need an index (``shard_index_required`` false)."""
         catalog_path = config.get("metric_catalog_path") or None
         catalog = run_catalog(catalog_path)
         end_default = today - datetime.timedelta(days=1) if today else last_complete_day()
@@ -297,6 +313,14 @@ class Settings:
                 f"not {warning_days}"
             )
             raise ConfigError(msg)
+        shard_count = int(_setting(config, "shard_count"))
+        shard_index = resolve_shard_index(
+            config,
+            shard_count,
+            os.environ if environ is None else environ,
+            logger,
+            required=shard_index_required,
+        )
         return cls(
             start_date=start_date,
             start_date_explicit=explicit_start is not None,
@@ -325,11 +349,101 @@ class Settings:
             max_concurrency=int(_setting(config, "max_concurrency")),
             batch_api=bool(_setting(config, "batch_api")),
             fast_path=bool(_setting(config, "fast_path")),
-            shard_count=int(_setting(config, "shard_count")),
-            shard_index=int(_setting(config, "shard_index")),
+            shard_count=shard_count,
+            shard_index=shard_index,
             catalog=catalog,
             metric_catalog_path=catalog_path,
         )
+
+
+def resolve_shard_index(
+    config: Mapping[str, Any],
+    shard_count: int,
+    environ: Mapping[str, str],
+    logger: logging.Logger,
+    *,
+    required: bool = True,
+) -> int:
+    """The shard this run reads (0 when none is found and ``required`` is false).
+
+    A configured ``shard_index`` wins (a WARNING when an index variable says otherwise: every
+    task of an indexed job reading the same shard leaves the others unread). Otherwise one
+    shard (``shard_count`` 1) is shard 0, and with several shards the index comes from the
+    orchestrator: the variable named by ``shard_index_env`` when set, else the first of
+    ``SHARD_INDEX_VARIABLES`` that is set (one INFO line names it). No index at all, a value
+    that is not an integer in 0 .. shard_count-1, or a Cloud Run task count other than
+    ``shard_count`` is a ``ConfigError``: a fleet that silently read shard 0 in every task
+    would lose pages.
+    """
+    named = config.get("shard_index_env")
+    named = str(named).strip() if named is not None else ""
+    if named and not _VARIABLE_NAME.fullmatch(named):
+        msg = (
+            "shard_index_env: expected an environment variable name (letters, digits and _), "
+            f"got {named[:60]!r}"
+        )
+        raise ConfigError(msg)
+    candidates = (named,) if named else SHARD_INDEX_VARIABLES
+    explicit = config.get("shard_index")
+    if explicit is not None:
+        index = int(explicit)
+        other = next(
+            (v for v in candidates if environ.get(v, str(index)).strip() != str(index)), None
+        )
+        if shard_count > 1 and other:
+            # Every task of an indexed job reading the same configured shard loses the others.
+            logger.warning(
+                "shard_index %d is configured and environment variable %s is %r: reading "
+                "shard %d (the configured index wins); remove shard_index to use the "
+                "orchestrator's index.",
+                index,
+                other,
+                environ[other][:40],
+                index,
+            )
+        return index
+    if shard_count <= 1:
+        return 0
+    for variable in candidates:
+        text = environ.get(variable)
+        if text is None:
+            continue
+        last = shard_count - 1
+        if not _INDEX_TEXT.fullmatch(text) or int(text) > last:
+            msg = (
+                f"environment variable {variable}: expected a shard index 0 .. {last} "
+                f"(shard_count is {shard_count}), got {text[:40]!r}"
+            )
+            raise ConfigError(msg)
+        index = int(text)
+        count_variable = SHARD_COUNT_VARIABLES.get(variable)
+        tasks = environ.get(count_variable) if count_variable else None
+        if tasks is not None and tasks.strip() != str(shard_count):
+            msg = (
+                f"shard_count is {shard_count} but environment variable {count_variable} is "
+                f"{tasks[:40]!r}: make the job's task count equal shard_count, so that every "
+                "shard runs once"
+            )
+            raise ConfigError(msg)
+        logger.info(
+            "Reading shard %d of %d (shard_index from environment variable %s).",
+            index,
+            shard_count,
+            variable,
+        )
+        return index
+    if not required:
+        return 0
+    if named:
+        where = f"environment variable {named} (shard_index_env) is not set"
+    else:
+        where = f"none of {', '.join(SHARD_INDEX_VARIABLES)} is set"
+    msg = (
+        f"shard_index: shard_count is {shard_count} but no shard index is configured and {where}; "
+        f"set shard_index (0 .. {shard_count - 1}) for each run, or run the shards as the tasks "
+        "of an indexed job (every task reading shard 0 would leave pages unread)"
+    )
+    raise ConfigError(msg)
 
 
 def run_catalog(path: str | None) -> MetricCatalog:
@@ -601,8 +715,20 @@ def config_schema() -> dict[str, Any]:
         th.Property(
             "shard_index",
             th.IntegerType(minimum=0),
-            default=DEFAULTS["shard_index"],
             title="Shard Index",
-            description="Which shard this run reads: 0 .. shard_count-1.",
+            description=(
+                "Which shard this run reads: 0 .. shard_count-1. Default: 0 with one shard; with "
+                "several, the orchestrator's task index (shard_index_env, else "
+                f"{', '.join(SHARD_INDEX_VARIABLES)}), and an error when none is set."
+            ),
+        ),
+        th.Property(
+            "shard_index_env",
+            th.StringType(nullable=False),
+            title="Shard Index Variable",
+            description=(
+                "Name of the environment variable holding this run's shard index, for an "
+                "orchestrator the tap does not know (used when shard_index is not set)."
+            ),
         ),
     ).to_dict()

@@ -114,11 +114,16 @@ class Runtime:
         self.granted_permissions: list[str] | None = None  # None: /me/permissions not readable
         self.token_info: TokenInfo | None = None  # None: /debug_token not read (yet, or at all)
         self._sandbox: Any = None
+        # True for --discover: the catalog lists every shard's pages, so that one catalog (a
+        # cached or fixed one) serves every shard; a sync reads only its own shard's pages.
+        self.all_shards = False
 
     @functools.cached_property
     def settings(self) -> Settings:
         """Validated settings (raises ConfigError before any Graph call)."""
-        return Settings.from_config(self.config, self.logger)
+        return Settings.from_config(
+            self.config, self.logger, shard_index_required=not self.all_shards
+        )
 
     @functools.cached_property
     def graph(self) -> GraphClient:
@@ -248,7 +253,7 @@ class Runtime:
         """True when ``page_id`` belongs to this run's shard (stable hash of the id)."""
         count = self.settings.shard_count
         index = self.settings.shard_index
-        if count <= 1:
+        if count <= 1 or self.all_shards:
             return True
         return shard_of(page_id, count) == index
 

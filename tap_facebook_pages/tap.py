@@ -104,7 +104,7 @@ class TapFacebookPages(FastPathTap):
     @functools.cached_property
     def runtime(self) -> Runtime:
         """The run's shared objects (built once, handed to every stream)."""
-        return Runtime(
+        runtime = Runtime(
             self.config,
             logger=self.logger,
             redactor=self.redactor,
@@ -112,6 +112,29 @@ class TapFacebookPages(FastPathTap):
             plan_source=self._prefetch_plan,
             stream_lookup=lambda name: self.streams.get(name),  # noqa: PLW0108 - lazily
         )
+        runtime.all_shards = type(self).discovering
+        return runtime
+
+    # True while ``--discover`` runs: the catalog lists every shard's pages, no index needed.
+    discovering = False
+
+    @classmethod
+    @override
+    def cb_discover(cls, ctx: Any, param: Any, value: bool) -> None:
+        """``--discover``, with every shard's pages (see ``Runtime.all_shards``)."""
+        cls.discovering = bool(value)
+        try:
+            super().cb_discover(ctx, param, value)
+        finally:
+            cls.discovering = False
+
+    @override
+    def run_discovery(self) -> str:
+        """``--discover``: the catalog of every shard's pages (see ``Runtime.all_shards``)."""
+        runtime = self.runtime
+        if "discovery" not in runtime.__dict__:
+            runtime.all_shards = True
+        return super().run_discovery()
 
     def _prefetch_plan(self) -> Iterator[PlanItem]:
         for stream in self.streams.values():
@@ -302,7 +325,10 @@ class TapFacebookPages(FastPathTap):
             raise RunFailedError(msg)
 
     def _missing_catalog_streams(self) -> list[str]:
-        """Streams the input catalog selects that this run did not discover, each warned."""
+        """Streams the input catalog selects that this run did not discover, each warned.
+
+        A page stream of another shard is not missing: a catalog discovered with one shard
+        (``shard_count`` 1) lists every page, and each shard reads its own."""
         catalog = self._input_catalog
         runtime = self.__dict__.get("runtime")
         if catalog is None or runtime is None or "discovery" not in runtime.__dict__:
@@ -312,6 +338,9 @@ class TapFacebookPages(FastPathTap):
         for entry in catalog.streams:
             name = entry.tap_stream_id
             if name in known or not entry.metadata.root.selected:
+                continue
+            page_id = name.removeprefix("page_insights_")
+            if page_id != name and not runtime.in_shard(page_id):
                 continue
             self.logger.warning(
                 "The catalog selects stream %s, which this run did not discover (a page the "

@@ -350,6 +350,7 @@ def check_config(
     sources: Mapping[str, str] | None = None,
     require_token: bool = False,
     today: datetime.date | None = None,
+    discovering: bool = False,
 ) -> list[str]:
     """Check a config before the SDK validates it; returns warnings, raises ``ConfigError``.
 
@@ -406,7 +407,7 @@ def check_config(
         errors.append("access_token is required (or set sandbox: true to try the tap on fake data)")
     if not errors:
         try:
-            Settings.from_config(config, _SILENT, today=today)
+            Settings.from_config(config, _SILENT, today=today, shard_index_required=not discovering)
         except ConfigError as error:
             errors.append(str(error))
     if errors:
@@ -542,7 +543,8 @@ def check_tap_inputs(
     given with ``validate_config=False``."""
     config = inputs.get("config")
     if isinstance(config, dict) and inputs.get("validate_config", True):
-        for warning in check_config(config, schema=final_schema(plugin)):
+        discovering = bool(getattr(plugin, "discovering", False))
+        for warning in check_config(config, schema=final_schema(plugin), discovering=discovering):
             logger.warning("%s", warning)
     if isinstance(inputs.get("state"), dict):
         check_state(inputs["state"])
@@ -609,4 +611,10 @@ def check_cli_inputs(argv: list[str], plugin: type[PluginBase]) -> None:
             what = f"{option[2:]} file {clean(path, 200)}"
             check(load_json_file(path, what), source=what)
     if "--about" not in argv:
-        check_config(config, schema=schema, sources=sources, require_token=True)
+        check_config(
+            config,
+            schema=schema,
+            sources=sources,
+            require_token=True,
+            discovering="--discover" in argv,
+        )
