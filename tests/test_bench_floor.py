@@ -84,3 +84,22 @@ def test_compare_outputs_names_a_differing_record(sandbox: object, tmp_path: Pat
     problems = run.compare_outputs(floor, changed)
     assert len(problems) == 1
     assert problems[0].startswith("RECORD lines differ")
+
+
+def test_record_digest_ignores_order_and_time_extracted(tmp_path: Path) -> None:
+    lines = [
+        b'{"type":"RECORD","stream":"s","record":{"a":%d},"time_extracted":"2026-01-01T00:00:0%dZ"}\n'
+        % (n, n)
+        for n in range(5)
+    ]
+    state = b'{"type":"STATE","value":{}}\n'
+    first, second, third = tmp_path / "1", tmp_path / "2", tmp_path / "3"
+    first.write_bytes(b"".join(lines) + state)
+    second.write_bytes(
+        b"".join(reversed([line.replace(b"T00:00:0", b"T09:30:0") for line in lines]))
+    )
+    third.write_bytes(b"".join([*lines[:4], lines[0]]))
+    digest = run.record_digest(first)
+    assert digest[0] == 5
+    assert run.record_digest(second) == digest
+    assert run.record_digest(third) != digest
