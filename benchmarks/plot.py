@@ -34,6 +34,8 @@ def main() -> int:
         (right, "Nightly run: peak RSS", "MB"),
     ):
         axis.set_xscale("log")
+        axis.set_xticks(pages, [str(p) for p in pages])
+        axis.minorticks_off()
         axis.set_xlabel("pages")
         axis.set_ylabel(unit)
         axis.set_title(title)
