@@ -20,7 +20,7 @@ another process), start-up = the arrival of the first Graph request at the sandb
 ``time.monotonic()``, a clock shared by all processes) minus the spawn time. Sync-only figures
 come from the tap's ``run summary`` (after imports) and the floor's own summary.
 
-Usage: python benchmarks/run.py [--quick] [--big/--no-big] [--latency-ms 50] [--repeats 3]
+Usage: python benchmarks/run.py [--quick] [--big/--no-big] [--latency-ms 50] [--repeats N]
        [--plot-python PATH] [--out BENCHMARKS.md]
 """
 
@@ -641,6 +641,9 @@ def main() -> int:
     nightly_sizes = [int(p) for p in nightly.split(",")]
     backfill_sizes = [int(p) for p in backfill.split(",")]
     repeats = args.repeats or (1 if quick else 3)
+    # Short rows (a run well under a second or two) get two more runs: their figures (start-up,
+    # the nightly wall at 100 pages) are the ones a busy spell distorts most.
+    short_repeats = args.repeats or (1 if quick else 5)
     big = (not quick) if args.big is None else args.big
     args.metric_names = default_metrics(args.metrics)
     python = args.python
@@ -650,7 +653,8 @@ def main() -> int:
         work = pathlib.Path(tmp)
         for index, pages in enumerate(nightly_sizes):
             results["nightly"].append(
-                run_row(python, sandbox, work, args, pages, 4, repeats,
+                run_row(python, sandbox, work, args, pages, 4,
+                        short_repeats if pages <= 100 else repeats,
                         latency_ms=args.latency_ms, bare=index == 0, check=index == 0)
             )  # fmt: skip
         for index, pages in enumerate(backfill_sizes):
@@ -671,7 +675,7 @@ def main() -> int:
             profiles = profile_section(python, sandbox, work, args, nightly_sizes, backfill_sizes)
         results["total_s"] = time.monotonic() - started
         out = pathlib.Path(args.out)
-        report, failures = render(args, results, repeats, quick)
+        report, failures = render(args, results, (short_repeats, repeats), quick)
         report += profiles
         if args.plot_python:
             data = work / "results.json"
@@ -942,7 +946,10 @@ def table_row(r: dict[str, Any]) -> str:
 
 
 def render(
-    args: argparse.Namespace, results: dict[str, Any], repeats: int, quick: bool
+    args: argparse.Namespace,
+    results: dict[str, Any],
+    repeats: tuple[int, int],
+    quick: bool,
 ) -> tuple[str, list[str]]:
     """The markdown report, and the failures (calls or round trips off their floors, the
     floor's output not the tap's, the alias map off the lean record path)."""
@@ -972,9 +979,10 @@ def render(
         "in it; the chart is drawn from another venv) and run as Meltano runs it, with "
         "`--catalog` (`pages` and every `page_insights_*` stream selected). The sandbox runs "
         "in a process of its own: its CPU is in no figure (each figure counts the measured "
-        f"child's own rusage). Each figure is the least of {repeats} interleaved run(s) "
-        "(noise only ever adds); each row's sandbox caches are warmed first by one unmeasured "
-        "floor run.",
+        "child's own rusage). Each figure is the least of several interleaved runs (noise "
+        f"only ever adds): {repeats[0]} for nightly rows up to 100 pages, {repeats[1]} for the "
+        "other rows, 1 for the big rows; each row's sandbox caches are warmed first by one "
+        "unmeasured floor run.",
         "",
         "**Floor reference** (`benchmarks/floor.py`): stdlib + msgspec; the same Graph calls "
         "(the sandbox's logs of both runs compared), answers decoded into typed msgspec "
