@@ -138,3 +138,26 @@ select
     insight_rows
 from series
 {%- endmacro %}
+
+{#
+  The source table, or where it was never loaded (posts and reels are opt-in streams: a run of
+  the insights job alone creates no posts table) an empty relation with the columns the staging
+  model reads, so the models downstream are empty instead of failing. page_insights must exist.
+#}
+{% macro facebook_pages_source(table, columns) -%}
+  {%- set relation = source('facebook_pages', table) -%}
+  {%- if execute and adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) is none -%}
+    {%- if table == 'page_insights' -%}
+      {{ exceptions.raise_compiler_error("no table " ~ relation ~ ": load page insights first; with one page_insights_<page_id> table per page (stream_maps {}) set insights_layout to per_page") }}
+    {%- endif -%}
+    {{ log("facebook_pages: " ~ relation ~ " was not loaded (stream not selected?); its models are empty", info=True) }}
+    (select {% for name, type in columns.items() %}null::{{ type }} as {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} where false)
+  {%- else -%}
+    {{ relation }}
+  {%- endif -%}
+{%- endmacro %}
+
+{# The columns of an insights table the staging models read (for an empty stand-in). #}
+{% macro facebook_pages_insights_source_columns(id_column) -%}
+  {{ return({id_column: 'text', 'page_id': 'text', 'metric': 'text', 'period': 'text', 'end_time': 'timestamp', 'date': 'date', 'value': 'numeric', 'value_json': 'text', 'breakdown_key': 'text'}) }}
+{%- endmacro %}

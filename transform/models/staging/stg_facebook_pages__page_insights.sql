@@ -20,7 +20,7 @@ with raw as (
     {{ facebook_pages_insights_select(source('facebook_pages', 'page_insights'), ['page_id']) }}
   {% endif %}
 {% else %}
-    {{ facebook_pages_insights_select(source('facebook_pages', 'page_insights'), ['page_id']) }}
+    {{ facebook_pages_insights_select(facebook_pages_source('page_insights', {}), ['page_id']) }}
 {% endif %}
 )
 

@@ -11,4 +11,8 @@ select
     shares_count::bigint as shares_count,
     reactions_count::bigint as reactions_count,
     comments_count::bigint as comments_count
-from {{ source('facebook_pages', 'posts') }}
+from {{ facebook_pages_source('posts', {
+    'id': 'text', 'page_id': 'text', 'created_time': 'timestamp', 'updated_time': 'timestamp',
+    'message': 'text', 'permalink_url': 'text', 'status_type': 'text', 'is_published': 'boolean',
+    'shares_count': 'bigint', 'reactions_count': 'bigint', 'comments_count': 'bigint',
+}) }} as src

@@ -3,4 +3,4 @@ select
     video_id::text as reel_id,
     page_id::text as page_id,
     {{ facebook_pages_insights_columns() }}
-from {{ source('facebook_pages', 'reel_insights') }}
+from {{ facebook_pages_source('reel_insights', facebook_pages_insights_source_columns('video_id')) }} as src

@@ -8,4 +8,7 @@ select
     description::text as description,
     permalink_url::text as permalink_url,
     length::numeric as length_seconds
-from {{ source('facebook_pages', 'reels') }}
+from {{ facebook_pages_source('reels', {
+    'id': 'text', 'page_id': 'text', 'created_time': 'timestamp', 'updated_time': 'timestamp',
+    'title': 'text', 'description': 'text', 'permalink_url': 'text', 'length': 'numeric',
+}) }} as src
