@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tap_facebook_pages.config import DEFAULT_POSTS_LOOKBACK_DAYS
 from tap_facebook_pages.sandbox import data as sbx
 from tests import test_meltano_e2e as base
 from tests.test_meltano_e2e import MELTANO_YML, NULL, TODAY, Meltano, Sandbox, _planned_metrics
@@ -180,6 +181,7 @@ def test_every_dbt_model_and_test_passes_after_both_runs(
 @pytest.mark.e2e
 def test_no_model_has_duplicate_grain_rows(meltano: Meltano, two_days: dict[str, Any]) -> None:
     assert two_days["second"]
+    counts: dict[str, int] = {}
     for model, grain in GRAINS.items():
         columns = ", ".join(grain)
         duplicates = _rows(
@@ -188,7 +190,30 @@ def test_no_model_has_duplicate_grain_rows(meltano: Meltano, two_days: dict[str,
             f" GROUP BY {columns} HAVING count(*) > 1",
         )
         assert duplicates == [], model
-        assert _rows(meltano, f"SELECT count(*) FROM {ANALYTICS}.{model}")[0][0] != "0", model
+        counts[model] = int(_rows(meltano, f"SELECT count(*) FROM {ANALYTICS}.{model}")[0][0])
+    print(f"dbt e2e row counts: {counts}")  # shown with -s
+    posts = _sandbox_posts()
+    assert counts["facebook_pages__posts"] == len(posts)
+    assert counts["facebook_pages__post_daily"] == len(posts) + sum(
+        _observed_twice(p.created_date) for p in posts
+    )
+    assert counts["facebook_pages__page_daily"] == 3 * 61
+
+
+def _sandbox_posts() -> list[Any]:
+    """The posts both runs listed: created 2026-09-21..11-20 (as of 11-21)."""
+    return [
+        post
+        for page_id in sbx.ACCOUNT_PAGE_IDS
+        for post in sbx.posts_for(page_id, NEXT_DAY)
+        if START <= post.created_date <= TODAY
+    ]
+
+
+def _observed_twice(created: dt.date) -> bool:
+    """Run 2 lists posts from end_date (11-20) - posts_lookback_days (28): 10-23 on; run 1
+    listed up to 11-19."""
+    return TODAY - dt.timedelta(days=DEFAULT_POSTS_LOOKBACK_DAYS) <= created <= END
 
 
 def _expected_day(page_id: str, metric: str, day: dt.date) -> tuple[Decimal, dict[str, int]]:
@@ -259,7 +284,8 @@ def test_post_increments_add_up_to_the_lifetime_growth(
         series.setdefault(row[0], []).append(row[1:])
     twice = {p: obs for p, obs in series.items() if len(obs) == 2}
     assert twice, "no post was observed on both days"
-    assert all(len(obs) in {1, 2} for obs in series.values())
+    assert set(series) == {p.id for p in _sandbox_posts()}
+    assert set(twice) == {p.id for p in _sandbox_posts() if _observed_twice(p.created_date)}
     grew = 0
     for post_id, observations in series.items():
         post = sbx.post_by_id(post_id, NEXT_DAY)
