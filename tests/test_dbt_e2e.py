@@ -324,3 +324,43 @@ def test_post_increments_add_up_to_the_lifetime_growth(
     assert len(sums) == len(twice)
     for _post_id, increments, latest_text, first_text in sums:
         assert Decimal(increments) == Decimal(latest_text) - Decimal(first_text)
+
+
+@pytest.mark.e2e
+def test_reel_daily_holds_the_sandbox_lifetime_values(
+    meltano: Meltano, two_days: dict[str, Any]
+) -> None:
+    """Each observation holds the sandbox's lifetime values of that day (object metrics summed
+    over their keys), the increment is the difference, and the average has no increment."""
+    assert two_days["second"]
+    rows = _rows(
+        meltano,
+        "SELECT reel_id, date::text, blue_reels_play_count, blue_reels_play_count_increment,"
+        " post_video_social_actions, post_video_avg_time_watched"
+        f" FROM {ANALYTICS}.facebook_pages__reel_daily ORDER BY reel_id, date",
+    )
+    assert rows
+    previous: dict[str, Decimal] = {}
+    increments = 0
+    for reel_id, day_text, plays, plays_increment, social, average in rows:
+        reel = sbx.reel_by_id(reel_id, NEXT_DAY)
+        assert reel is not None
+        day = dt.date.fromisoformat(day_text)
+        assert day in {TODAY, NEXT_DAY}
+        created = reel.created_date
+        assert _number(plays) == sbx.post_lifetime_value(
+            reel_id, "blue_reels_play_count", created, day
+        )
+        keys = sbx.post_lifetime_value(reel_id, "post_video_social_actions", created, day)
+        assert isinstance(keys, dict)
+        assert _number(social) == sum(keys.values())
+        assert _number(average) == sbx.post_lifetime_value(
+            reel_id, "post_video_avg_time_watched", created, day
+        )
+        if reel_id in previous:
+            assert _number(plays_increment) == _number(plays) - previous[reel_id]  # type: ignore[operator]
+            increments += 1
+        else:
+            assert plays_increment == NULL
+        previous[reel_id] = Decimal(plays)
+    assert increments
