@@ -7,7 +7,9 @@ one-table layout, the ``is_from_ads`` breakdown on:
 - run 1 on 2026-11-20: 3 pages x 60 days (2026-09-21..11-19), every post and reel observed;
 - run 2 "the next day" (sandbox today 2026-11-21, late data revised, end_date 11-20):
   incremental, re-reads the lookback days (11-18..11-20) at their revised values and re-observes
-  the posts and reels created within ``posts_lookback_days``.
+  the posts and reels created within ``posts_lookback_days``;
+- then ``meltano invoke dbt-postgres:build`` over the same rows split into per-page tables
+  (``insights_layout`` per_page) gives the same ``facebook_pages__page_daily``.
 
 The tap dates lifetime observations with the real Pacific day; a ``sitecustomize`` on the tap's
 ``PYTHONPATH`` (this test only) moves it to the simulated day, as the unit tests do with
@@ -148,6 +150,8 @@ def two_days(meltano: Meltano, sandbox: Sandbox) -> Iterator[dict[str, Any]]:
             "first": first,
             "second": _dbt_results(work / "target"),
             "second_windows": sandbox.insight_windows(),
+            "env": env,
+            "target": work / "target",
         }
     finally:
         sandbox.configure(today=TODAY.isoformat(), revision=0)
@@ -364,3 +368,39 @@ def test_reel_daily_holds_the_sandbox_lifetime_values(
             assert plays_increment == NULL
         previous[reel_id] = Decimal(plays)
     assert increments
+
+
+@pytest.mark.e2e
+def test_the_per_page_layout_builds_the_same_page_daily(
+    meltano: Meltano, two_days: dict[str, Any]
+) -> None:
+    """insights_layout per_page unions page_insights_<page_id> tables (stream_maps {}): split
+    the loaded table per page, build from those, get the same facebook_pages__page_daily."""
+    layout, out = "dbt_e2e_per_page_src", "dbt_e2e_per_page"
+    statements = [f"DROP SCHEMA IF EXISTS {s} CASCADE" for s in (layout, out)]
+    statements.append(f"CREATE SCHEMA {layout}")
+    for table in ("pages", "posts", "post_insights", "reels", "reel_insights"):
+        statements.append(f"CREATE VIEW {layout}.{table} AS SELECT * FROM {SOURCE}.{table}")
+    for page_id in sbx.ACCOUNT_PAGE_IDS:
+        statements.append(
+            f'CREATE TABLE {layout}."page_insights_{page_id}" AS'
+            f" SELECT * FROM {SOURCE}.page_insights WHERE page_id = '{page_id}'"
+        )
+    meltano.psql("; ".join(statements))
+    env = {
+        **two_days["env"],
+        "DBT_POSTGRES_SOURCE_SCHEMA": layout,
+        "DBT_POSTGRES_SCHEMA": out,
+        "DBT_POSTGRES_INSIGHTS_LAYOUT": "per_page",
+    }
+    meltano("invoke", "dbt-postgres:build", timeout=600, env=env)
+    _assert_build_passed(_dbt_results(two_days["target"]))
+    model = "facebook_pages__page_daily"
+    count = f"SELECT count(*) FROM {out}.{model}"
+    difference = (
+        f"SELECT count(*) FROM ((SELECT * FROM {out}.{model} EXCEPT SELECT * FROM"
+        f" {ANALYTICS}.{model}) UNION ALL (SELECT * FROM {ANALYTICS}.{model} EXCEPT"
+        f" SELECT * FROM {out}.{model})) AS d"
+    )
+    assert _rows(meltano, count) == [["183"]]
+    assert _rows(meltano, difference) == [["0"]]
