@@ -104,6 +104,12 @@ def test_meltano_project_shape() -> None:
     assert jobs == {
         "page-insights": ["tap-facebook-pages--insights target-postgres"],
         "posts": ["tap-facebook-pages--posts target-postgres"],
+        # Both loads, then the dbt models in transform/ (tests/test_dbt_project.py).
+        "analytics": [
+            "tap-facebook-pages--insights target-postgres",
+            "tap-facebook-pages--posts target-postgres",
+            "dbt-postgres:build",
+        ],
     }
     schedules = {s["job"]: s["interval"] for s in project["schedules"]}
     assert schedules == {"page-insights": "10 3 * * *", "posts": "20 3 * * *"}
@@ -262,7 +268,9 @@ class Meltano:
         clean = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("TAP_FACEBOOK_PAGES", "TARGET_", "MELTANO_", "PG", "VIRTUAL_ENV"))
+            if not k.startswith(
+                ("TAP_FACEBOOK_PAGES", "TARGET_", "MELTANO_", "PG", "VIRTUAL_ENV", "DBT_")
+            )
         }
         self.env = {
             **clean,
