@@ -22,24 +22,75 @@ line says so); only the stop-after-checkpoint check stays, because correctness n
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Generator, Iterator
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+import importlib
+import importlib.util
+import sys
+from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream, Tap
-from singer_sdk.contrib.msgspec import encoder as _encoder
-from singer_sdk.helpers._state import StateWriter
-from singer_sdk.helpers._util import utc_now
-from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.helpers.types import TapState
-from singer_sdk.mapper import CustomStreamMap, SameRecordTransform, StreamMap
-from singer_sdk.singerlib import RecordMessage
-from typing_extensions import override
+# Packages of singer-sdk whose ``__init__`` imports far more than a tap's run needs (the
+# target and sink classes, the REST and GraphQL streams with requests, the OpenAPI schema
+# sources, joblib): together about a third of the tap's start-up.
+SDK_PACKAGES = ("singer_sdk", "singer_sdk.streams")
 
-from tap_facebook_pages.config import DEFAULTS
-from tap_facebook_pages.stopping import STOP
-from tap_facebook_pages.writer import flush_stdout
+
+def defer_sdk_package_init(names: tuple[str, ...] = SDK_PACKAGES) -> list[str]:
+    """Import singer-sdk's submodules without running its packages' ``__init__`` up front.
+
+    Each package in ``names`` not imported yet gets its module object without executing its
+    ``__init__``: ``import singer_sdk.tap_base`` loads that module (and what it imports) only.
+    The first time code asks the package for a name that is not a submodule (``from
+    singer_sdk import Stream``), the real ``__init__`` runs in that same module object, so
+    every name is there as usual. Nothing of the SDK's code changes; only when it runs.
+    Answers the packages deferred (none when the SDK was imported already).
+    """
+    deferred = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        module.__getattr__ = _package_getattr(name, module, spec)  # type: ignore[method-assign]
+        sys.modules[name] = module
+        deferred.append(name)
+    return deferred
+
+
+def _package_getattr(name: str, module: Any, spec: Any) -> Any:
+    def __getattr__(attr: str) -> Any:
+        if not attr.startswith("__") and importlib.util.find_spec(f"{name}.{attr}") is not None:
+            return importlib.import_module(f"{name}.{attr}")  # a submodule: that one only
+        if module.__dict__.get("__getattr__") is __getattr__:
+            del module.__dict__["__getattr__"]
+            spec.loader.exec_module(module)  # the package's own __init__, now
+        return getattr(module, attr)
+
+    return __getattr__
+
+
+defer_sdk_package_init()
+
+import logging  # noqa: E402
+from collections.abc import Generator, Iterator  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+from singer_sdk.contrib.msgspec import encoder as _encoder  # noqa: E402
+from singer_sdk.helpers._state import StateWriter  # noqa: E402
+from singer_sdk.helpers._util import utc_now  # noqa: E402
+from singer_sdk.helpers.conform import TypeConformanceLevel  # noqa: E402
+from singer_sdk.mapper import CustomStreamMap, SameRecordTransform, StreamMap  # noqa: E402
+from singer_sdk.singerlib import RecordMessage  # noqa: E402
+from singer_sdk.streams.core import Stream  # noqa: E402
+from singer_sdk.tap_base import Tap  # noqa: E402
+from typing_extensions import override  # noqa: E402
+
+from tap_facebook_pages.config import DEFAULTS  # noqa: E402
+from tap_facebook_pages.stopping import STOP  # noqa: E402
+from tap_facebook_pages.writer import flush_stdout  # noqa: E402
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import TapState  # (it imports requests)
 
 SDK_SERIES = "0.54."
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from singer_sdk import Stream
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.singerlib import Catalog
+from singer_sdk.streams.core import Stream
 from typing_extensions import override
 
 from tap_facebook_pages.config import Settings, config_schema
