@@ -76,11 +76,12 @@ from collections.abc import Generator, Iterator  # noqa: E402
 from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
 from singer_sdk.contrib.msgspec import encoder as _encoder  # noqa: E402
+from singer_sdk.helpers._catalog import get_selected_schema  # noqa: E402
 from singer_sdk.helpers._state import StateWriter  # noqa: E402
 from singer_sdk.helpers._util import utc_now  # noqa: E402
 from singer_sdk.helpers.conform import TypeConformanceLevel  # noqa: E402
 from singer_sdk.mapper import CustomStreamMap, SameRecordTransform, StreamMap  # noqa: E402
-from singer_sdk.singerlib import RecordMessage  # noqa: E402
+from singer_sdk.singerlib import Catalog, CatalogEntry, RecordMessage, Schema  # noqa: E402
 from singer_sdk.streams.core import Stream  # noqa: E402
 from singer_sdk.tap_base import Tap  # noqa: E402
 from typing_extensions import override  # noqa: E402
@@ -198,6 +199,59 @@ class FastPathTap(Tap):
         of a RECORD line being written, and exited 0.)"""
         STOP.request(signum)
 
+    # -- one copy of equal schemas (a fleet's page_insights_* streams) -----------------------
+
+    def _schema_cache(self) -> dict[Any, tuple[Schema, dict[str, Any]]]:
+        """Schema dicts by the identity of the catalog ``Schema`` they come from (which each
+        value keeps alive, so the identity cannot be reused)."""
+        cache = self.__dict__.get("_fastpath_schemas")
+        if cache is None:
+            cache = self.__dict__["_fastpath_schemas"] = {}
+        return cache
+
+    def schemas_shareable(self) -> bool:
+        """True when no stream map and no flattening can edit a registered schema in place
+        (a custom map edits a shallow copy of it): streams with equal schemas may then share
+        one dict."""
+        config = self.config
+        return not config.get("stream_maps") and not config.get("flattening_enabled")
+
+    def selected_schema(self, entry: CatalogEntry) -> dict[str, Any]:
+        """The schema the SDK's mapper registers for a catalog entry: without its deselected
+        properties (``PluginMapper.register_raw_streams_from_catalog``); entries sharing one
+        ``Schema`` (catalog_file.py) and one selection share the result when that is safe."""
+        name = entry.stream or entry.tap_stream_id
+        mask = entry.metadata.resolve_selection()
+        if not self.schemas_shareable():
+            return get_selected_schema(name, entry.schema.to_dict(), mask)
+        key = ("selected", id(entry.schema), frozenset(mask.items()))
+        cache = self._schema_cache()
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = (
+                entry.schema,
+                get_selected_schema(name, entry.schema.to_dict(), mask),
+            )
+        return found[1]
+
+    def input_schema(self, schema: Schema, fresh: dict[str, Any]) -> dict[str, Any]:
+        """One dict for the input schema of every stream whose catalog entry has ``schema``
+        (the SDK only reads it)."""
+        key = ("input", id(schema))
+        cache = self._schema_cache()
+        found = cache.get(key)
+        if found is None or found[1] != fresh:
+            found = cache[key] = (schema, fresh)
+        return found[1]
+
+    def stream_config(self) -> dict[str, Any]:
+        """The config dict every stream reads (the SDK copies the tap's config per stream;
+        streams only read it, through a read-only view)."""
+        config = self.__dict__.get("_fastpath_config")
+        if config is None or config != self.config:
+            config = self.__dict__["_fastpath_config"] = dict(self.config)
+        return config
+
 
 class FastPathStream(Stream):
     """A stream with the window checkpoint and, where nothing else needs it, the lean path.
@@ -207,6 +261,20 @@ class FastPathStream(Stream):
     """
 
     window_checkpoints = False
+
+    def __init__(self, tap: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(tap, *args, **kwargs)
+        if isinstance(tap, FastPathTap):
+            self._config = tap.stream_config()
+
+    @override
+    def apply_catalog(self, catalog: Catalog) -> None:
+        """The SDK's, with one input schema dict for every stream of an equal ``Schema``."""
+        super().apply_catalog(catalog)
+        entry = catalog.get_stream(self.name)
+        tap = self._tap
+        if entry is not None and self._input_schema is not None and isinstance(tap, FastPathTap):
+            self._input_schema = tap.input_schema(entry.schema, self._input_schema)
 
     @property
     def tap(self) -> Any:
