@@ -67,7 +67,9 @@ runpy.run_module("tap_facebook_pages", run_name="__main__", alter_sys=True)
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """Bytecode caches used, as in a user's install (see profile_startup.py)."""
+    """Bytecode caches used, as in a user's install (see profile_startup.py). Processes run
+    in a temporary directory: ``python -c``/``-m`` put the working directory first on
+    ``sys.path``, and a checkout there would shadow the version measured."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return {**env, **extra}
 
@@ -78,6 +80,7 @@ def catalog_for(config: pathlib.Path, work: pathlib.Path, pages: int) -> pathlib
         capture_output=True,
         check=True,
         env=child_env(),
+        cwd=work,
     )
     catalog = json.loads(found.stdout)
     for stream in catalog["streams"]:
@@ -98,7 +101,7 @@ def run(
     with out.open("wb") as stdout, err.open("wb") as stderr:
         argv = [sys.executable, "-c", LAUNCHER, "--config", str(config)]
         proc = subprocess.Popen(
-            [*argv, "--catalog", str(catalog)], stdout=stdout, stderr=stderr, env=env
+            [*argv, "--catalog", str(catalog)], stdout=stdout, stderr=stderr, env=env, cwd=work
         )
         _, status, usage = os.wait4(proc.pid, 0)
     text = err.read_text(errors="replace")

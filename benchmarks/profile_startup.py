@@ -88,6 +88,7 @@ def catalog_for(config: pathlib.Path, work: pathlib.Path) -> pathlib.Path:
         [sys.executable, "-m", "tap_facebook_pages", "--config", str(config), "--discover"],
         capture_output=True,
         check=True,
+        cwd=work,
     )
     catalog = json.loads(found.stdout)
     for stream in catalog["streams"]:
@@ -114,7 +115,15 @@ def launch(arrivals: Arrivals, argv: list[str], env: dict[str, str]) -> tuple[fl
     seconds the process had used by then."""
     arrivals.reset()
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    # In a temporary directory: ``-m`` puts the working directory first on sys.path, and a
+    # checkout there would shadow the version measured.
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=tempfile.gettempdir(),
+    )
     arrivals.reset(proc.pid)  # the first request comes long after this
     if proc.wait() != 0:
         raise SystemExit(f"{argv[:3]} failed ({proc.returncode})")

@@ -22,6 +22,7 @@ line says so); only the stop-after-checkpoint check stays, because correctness n
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import sys
@@ -80,8 +81,19 @@ from singer_sdk.helpers._catalog import get_selected_schema  # noqa: E402
 from singer_sdk.helpers._state import StateWriter  # noqa: E402
 from singer_sdk.helpers._util import utc_now  # noqa: E402
 from singer_sdk.helpers.conform import TypeConformanceLevel  # noqa: E402
-from singer_sdk.mapper import CustomStreamMap, SameRecordTransform, StreamMap  # noqa: E402
-from singer_sdk.singerlib import Catalog, CatalogEntry, RecordMessage, Schema  # noqa: E402
+from singer_sdk.mapper import (  # noqa: E402
+    CustomStreamMap,
+    PluginMapper,
+    SameRecordTransform,
+    StreamMap,
+)
+from singer_sdk.singerlib import (  # noqa: E402
+    Catalog,
+    CatalogEntry,
+    RecordMessage,
+    Schema,
+    SelectionMask,
+)
 from singer_sdk.streams.core import Stream  # noqa: E402
 from singer_sdk.tap_base import Tap  # noqa: E402
 from typing_extensions import override  # noqa: E402
@@ -234,6 +246,44 @@ class FastPathTap(Tap):
             )
         return found[1]
 
+    def register_selected(self, mapper: PluginMapper, entry: CatalogEntry) -> None:
+        """``mapper.register_raw_stream_schema`` for a selected catalog entry. Without stream
+        maps, a stream whose selected schema (one shared dict, :meth:`selected_schema`) and
+        keys equal an earlier stream's gets a copy of that stream's ``SameRecordTransform``
+        under its own name, instead of the SDK's deep copy of the schema per stream."""
+        name = entry.stream or entry.tap_stream_id
+        schema = self.selected_schema(entry)
+        keys = entry.key_properties
+        templates: dict[int, str] = self.__dict__.setdefault("_fastpath_maps", {})
+        shareable = (
+            self.schemas_shareable()
+            and not mapper.stream_maps_dict
+            and name not in mapper.stream_maps
+        )
+        template = templates.get(id(schema)) if shareable else None
+        maps = mapper.stream_maps.get(template) if template else None
+        if maps and len(maps) == 1:
+            first = maps[0]
+            if (
+                type(first) is SameRecordTransform
+                and first.stream_alias == template
+                and first.transformed_schema is schema
+                and first.raw_key_properties == keys
+                and first.flattening_options == mapper.flattening_options
+            ):
+                clone = copy.copy(first)
+                clone.stream_alias = name
+                mapper.stream_maps[name] = [clone]
+                return
+        mapper.register_raw_stream_schema(name, schema, keys)
+        if shareable:
+            templates.setdefault(id(schema), name)
+
+    def shared_mask(self, mask: SelectionMask) -> SelectionMask:
+        """One selection mask object for streams with equal selections (read-only)."""
+        masks: dict[frozenset[Any], SelectionMask] = self.__dict__.setdefault("_fastpath_masks", {})
+        return masks.setdefault(frozenset(mask.items()), mask)
+
     def input_schema(self, schema: Schema, fresh: dict[str, Any]) -> dict[str, Any]:
         """One dict for the input schema of every stream whose catalog entry has ``schema``
         (the SDK only reads it)."""
@@ -266,6 +316,15 @@ class FastPathStream(Stream):
         super().__init__(tap, *args, **kwargs)
         if isinstance(tap, FastPathTap):
             self._config = tap.stream_config()
+
+    @property
+    def mask(self) -> SelectionMask:
+        """The SDK's selection mask, one object for streams with equal selections."""
+        if self._mask is None:
+            mask = self.metadata.resolve_selection()
+            tap = self._tap
+            self._mask = tap.shared_mask(mask) if isinstance(tap, FastPathTap) else mask
+        return self._mask
 
     @override
     def apply_catalog(self, catalog: Catalog) -> None:
@@ -342,6 +401,19 @@ class FastPathStream(Stream):
                     time_extracted=utc_now(),
                 )
 
+    _lean_written = False  # the lean path finalized and wrote this stream's state
+
+    @override
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        """The SDK's, except right after the lean path finalized and wrote this stream's state
+        and nothing marked it changed since: finalizing again changes nothing, and the STATE
+        it would write is the one just written (the writer encodes the whole state, every
+        page's bookmarks, only to find that out)."""
+        if state is None and self._lean_written and self.state_manager.is_flushed:
+            self._lean_written = False
+            return
+        super().finalize_state_progress_markers(state)
+
     # -- the lean record path -------------------------------------------------------------
 
     def get_record_chunks(self, context: Any) -> Iterator[list[dict[str, Any]]] | None:
@@ -390,6 +462,7 @@ class FastPathStream(Stream):
         and written with one call, with one ``time_extracted`` per chunk.
         """
         STOP.check()  # a stop requested between streams: no new stream starts
+        self._lean_written = False
         lean = context is None and self.partitions is None and self._lean_path(write_messages)
         chunks = self.get_record_chunks(context) if lean else None
         if chunks is None:
@@ -411,3 +484,4 @@ class FastPathStream(Stream):
                 yield from rows
         self._finalize_state(self.stream_state)
         self._write_state_message()
+        self._lean_written = True

@@ -30,6 +30,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.singerlib import Catalog
 
 from tap_facebook_pages.config import ConfigError, Settings
 
@@ -546,8 +547,9 @@ def check_tap_inputs(
             logger.warning("%s", warning)
     if isinstance(inputs.get("state"), dict):
         check_state(inputs["state"])
-    if isinstance(inputs.get("catalog"), dict):
-        check_catalog(inputs["catalog"])
+    catalog = inputs.get("catalog")
+    if isinstance(catalog, dict) and not isinstance(catalog, Catalog):  # Catalog: a dict too
+        check_catalog(catalog)
 
 
 def _option_values(argv: list[str], option: str) -> list[str]:
