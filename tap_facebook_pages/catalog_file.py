@@ -13,6 +13,7 @@ file, entry by entry (tests/test_catalog_file.py).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import decimal
 from pathlib import PurePath
@@ -46,9 +47,20 @@ def parse_catalog(data: bytes | str) -> Catalog:
     entries = _decode_streams(streams) if streams is not None else []
     schemas: dict[bytes, Schema] = {}
     items: dict[bytes, tuple[tuple[str, ...], Any]] = {}
+    values: dict[bytes, Any] = {}  # key_properties, replication_key, …: equal across pages
     catalog = Catalog()
     for raw in entries:
-        fields = {k: _decode(v) for k, v in raw.items() if k not in ("schema", "metadata")}
+        fields = {}
+        for name, value in raw.items():
+            if name in ("schema", "metadata"):
+                continue
+            if name in ("tap_stream_id", "stream"):  # one per entry: nothing to share
+                fields[name] = _decode(value)
+                continue
+            key = bytes(value)
+            if key not in values:
+                values[key] = _decode(value)
+            fields[name] = values[key]
         entry = CatalogEntry.from_dict({**fields, "schema": {}, "metadata": []})
         schema_raw = raw.get("schema")
         if schema_raw is not None:
@@ -67,7 +79,9 @@ def parse_catalog(data: bytes | str) -> Catalog:
 def _metadata(
     raw: msgspec.Raw, shared: dict[bytes, tuple[tuple[str, ...], Any]]
 ) -> MetadataMapping:
-    """The entry's metadata mapping; property items equal to an earlier one share its object."""
+    """The entry's metadata mapping; property items equal to an earlier one share its object,
+    and a stream's own (root) item equal to an earlier one is a shallow copy of it (its own
+    object, the same values)."""
     mapping = MetadataMapping()
     for item in _decode_items(raw):
         key = bytes(item)
@@ -75,8 +89,8 @@ def _metadata(
         if known is None:
             parsed = MetadataMapping.from_iterable([_decode(item)])
             ((breadcrumb, value),) = parsed.items()
-            if breadcrumb:  # a property's metadata: shared by equal items of other entries
-                shared[key] = (breadcrumb, value)
-            known = (breadcrumb, value)
+            known = shared[key] = (breadcrumb, value)
+        elif not known[0]:  # the root: the SDK sets `selected` on it, one object per stream
+            known = ((), copy.copy(known[1]))
         mapping[known[0]] = known[1]
     return mapping

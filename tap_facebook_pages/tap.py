@@ -84,6 +84,7 @@ class TapFacebookPages(FastPathTap):
         text, type(self)._catalog_text = type(self)._catalog_text, None
         if catalog is None and text is not None:
             kwargs["catalog"] = self._compact_catalog(text)
+            del text  # megabytes for a fleet: not kept through the constructor
         elif isinstance(catalog, (str, PurePath)):
             with contextlib.suppress(OSError, ValueError):
                 kwargs["catalog"] = read_catalog(catalog)

@@ -89,3 +89,43 @@ def test_a_file_and_a_dict_give_the_same_output(sandbox: SandboxServer, tmp_path
     assert len(from_dict) > 100
     assert from_file == from_dict
     assert re.search(rb"run summary", cli.stderr)
+
+
+CATALOG_TEXTS = [
+    '{"streams": [{"tap_stream_id": "a", "schema": {"properties": {}}, "metadata": []}]}',
+    "{}",
+    '{"streams": {"a": 1}}',
+    '{"streams": "x"}',
+    '{"streams": [1]}',
+    '{"streams": [{"schema": {}}]}',
+    '{"streams": [{"tap_stream_id": 7}]}',
+    '{"streams": [{"tap_stream_id": "a", "schema": [1, 2]}]}',
+    '{"streams": [{"tap_stream_id": "a", "schema": 1.5}]}',
+    '{"streams": [{"tap_stream_id": "a", "metadata": {"x": 1}}]}',
+    '{"streams": [{"tap_stream_id": "a", "metadata": [{"breadcrumb": []}, 3]}]}',
+    '{"streams": [{"tap_stream_id": "a", "metadata": [[1]]}]}',
+    '{"streams": [{"tap_stream_id": "a", "schema": {}}, null]}',
+]
+
+
+@pytest.mark.parametrize("text", CATALOG_TEXTS)
+def test_the_catalog_check_reads_an_outline_with_the_same_verdict(
+    text: str, tmp_path: Path
+) -> None:
+    """The CLI checks the --catalog file on an outline (schemas and metadata items as ``{}``):
+    the same verdict and message as on the whole file."""
+    from tap_facebook_pages import validation  # noqa: PLC0415
+
+    path = tmp_path / "k.json"
+    path.write_text(text, encoding="utf-8")
+
+    def verdict(value: object) -> str:
+        try:
+            validation.check_catalog(value, source="catalog file k.json")
+        except validation.ConfigError as error:
+            return str(error)
+        return "ok"
+
+    outline = validation._catalog_outline(str(path))
+    assert outline is not None
+    assert verdict(outline) == verdict(validation.load_json_file(str(path), "catalog file k.json"))
