@@ -7,6 +7,9 @@ import os
 import sys
 from collections.abc import Callable
 
+# First: sdk_fastpath defers singer-sdk's package __init__ (start-up time) before any module
+# of the SDK is imported.
+from tap_facebook_pages import sdk_fastpath  # noqa: F401
 from tap_facebook_pages.config import UserError
 from tap_facebook_pages.graph.redact import REDACTOR
 from tap_facebook_pages.stopping import PROG, Stopped

@@ -22,24 +22,88 @@ line says so); only the stop-after-checkpoint check stays, because correctness n
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Generator, Iterator
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+import copy
+import importlib
+import importlib.util
+import sys
+from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream, Tap
-from singer_sdk.contrib.msgspec import encoder as _encoder
-from singer_sdk.helpers._state import StateWriter
-from singer_sdk.helpers._util import utc_now
-from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.helpers.types import TapState
-from singer_sdk.mapper import CustomStreamMap, SameRecordTransform, StreamMap
-from singer_sdk.singerlib import RecordMessage
-from typing_extensions import override
+# Packages of singer-sdk whose ``__init__`` imports far more than a tap's run needs (the
+# target and sink classes, the REST and GraphQL streams with requests, the OpenAPI schema
+# sources, joblib): together about a third of the tap's start-up.
+SDK_PACKAGES = ("singer_sdk", "singer_sdk.streams")
 
-from tap_facebook_pages.config import DEFAULTS
-from tap_facebook_pages.stopping import STOP
-from tap_facebook_pages.writer import flush_stdout
+
+def defer_sdk_package_init(names: tuple[str, ...] = SDK_PACKAGES) -> list[str]:
+    """Import singer-sdk's submodules without running its packages' ``__init__`` up front.
+
+    Each package in ``names`` not imported yet gets its module object without executing its
+    ``__init__``: ``import singer_sdk.tap_base`` loads that module (and what it imports) only.
+    The first time code asks the package for a name that is not a submodule (``from
+    singer_sdk import Stream``), the real ``__init__`` runs in that same module object, so
+    every name is there as usual. Nothing of the SDK's code changes; only when it runs.
+    Answers the packages deferred (none when the SDK was imported already).
+    """
+    deferred = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        module.__getattr__ = _package_getattr(name, module, spec)  # type: ignore[method-assign]
+        sys.modules[name] = module
+        deferred.append(name)
+    return deferred
+
+
+def _package_getattr(name: str, module: Any, spec: Any) -> Any:
+    def __getattr__(attr: str) -> Any:
+        if not attr.startswith("__") and importlib.util.find_spec(f"{name}.{attr}") is not None:
+            return importlib.import_module(f"{name}.{attr}")  # a submodule: that one only
+        if module.__dict__.get("__getattr__") is __getattr__:
+            del module.__dict__["__getattr__"]
+            spec.loader.exec_module(module)  # the package's own __init__, now
+        return getattr(module, attr)
+
+    return __getattr__
+
+
+defer_sdk_package_init()
+
+import logging  # noqa: E402
+from collections.abc import Generator, Iterator  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+from singer_sdk.contrib.msgspec import encoder as _encoder  # noqa: E402
+from singer_sdk.helpers._catalog import get_selected_schema  # noqa: E402
+from singer_sdk.helpers._state import StateWriter  # noqa: E402
+from singer_sdk.helpers._util import utc_now  # noqa: E402
+from singer_sdk.helpers.conform import TypeConformanceLevel  # noqa: E402
+from singer_sdk.mapper import (  # noqa: E402
+    CustomStreamMap,
+    PluginMapper,
+    SameRecordTransform,
+    StreamMap,
+)
+from singer_sdk.singerlib import (  # noqa: E402
+    Catalog,
+    CatalogEntry,
+    RecordMessage,
+    Schema,
+    SelectionMask,
+)
+from singer_sdk.streams.core import Stream  # noqa: E402
+from singer_sdk.tap_base import Tap  # noqa: E402
+from typing_extensions import override  # noqa: E402
+
+from tap_facebook_pages.config import DEFAULTS  # noqa: E402
+from tap_facebook_pages.stopping import STOP  # noqa: E402
+from tap_facebook_pages.writer import flush_stdout  # noqa: E402
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import TapState  # (it imports requests)
 
 SDK_SERIES = "0.54."
 
@@ -147,6 +211,97 @@ class FastPathTap(Tap):
         of a RECORD line being written, and exited 0.)"""
         STOP.request(signum)
 
+    # -- one copy of equal schemas (a fleet's page_insights_* streams) -----------------------
+
+    def _schema_cache(self) -> dict[Any, tuple[Schema, dict[str, Any]]]:
+        """Schema dicts by the identity of the catalog ``Schema`` they come from (which each
+        value keeps alive, so the identity cannot be reused)."""
+        cache = self.__dict__.get("_fastpath_schemas")
+        if cache is None:
+            cache = self.__dict__["_fastpath_schemas"] = {}
+        return cache
+
+    def schemas_shareable(self) -> bool:
+        """True when no stream map and no flattening can edit a registered schema in place
+        (a custom map edits a shallow copy of it): streams with equal schemas may then share
+        one dict."""
+        config = self.config
+        return not config.get("stream_maps") and not config.get("flattening_enabled")
+
+    def selected_schema(self, entry: CatalogEntry) -> dict[str, Any]:
+        """The schema the SDK's mapper registers for a catalog entry: without its deselected
+        properties (``PluginMapper.register_raw_streams_from_catalog``); entries sharing one
+        ``Schema`` (catalog_file.py) and one selection share the result when that is safe."""
+        name = entry.stream or entry.tap_stream_id
+        mask = entry.metadata.resolve_selection()
+        if not self.schemas_shareable():
+            return get_selected_schema(name, entry.schema.to_dict(), mask)
+        key = ("selected", id(entry.schema), frozenset(mask.items()))
+        cache = self._schema_cache()
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = (
+                entry.schema,
+                get_selected_schema(name, entry.schema.to_dict(), mask),
+            )
+        return found[1]
+
+    def register_selected(self, mapper: PluginMapper, entry: CatalogEntry) -> None:
+        """``mapper.register_raw_stream_schema`` for a selected catalog entry. Without stream
+        maps, a stream whose selected schema (one shared dict, :meth:`selected_schema`) and
+        keys equal an earlier stream's gets a copy of that stream's ``SameRecordTransform``
+        under its own name, instead of the SDK's deep copy of the schema per stream."""
+        name = entry.stream or entry.tap_stream_id
+        schema = self.selected_schema(entry)
+        keys = entry.key_properties
+        templates: dict[int, str] = self.__dict__.setdefault("_fastpath_maps", {})
+        shareable = (
+            self.schemas_shareable()
+            and not mapper.stream_maps_dict
+            and name not in mapper.stream_maps
+        )
+        template = templates.get(id(schema)) if shareable else None
+        maps = mapper.stream_maps.get(template) if template else None
+        if maps and len(maps) == 1:
+            first = maps[0]
+            if (
+                type(first) is SameRecordTransform
+                and first.stream_alias == template
+                and first.transformed_schema is schema
+                and first.raw_key_properties == keys
+                and first.flattening_options == mapper.flattening_options
+            ):
+                clone = copy.copy(first)
+                clone.stream_alias = name
+                mapper.stream_maps[name] = [clone]
+                return
+        mapper.register_raw_stream_schema(name, schema, keys)
+        if shareable:
+            templates.setdefault(id(schema), name)
+
+    def shared_mask(self, mask: SelectionMask) -> SelectionMask:
+        """One selection mask object for streams with equal selections (read-only)."""
+        masks: dict[frozenset[Any], SelectionMask] = self.__dict__.setdefault("_fastpath_masks", {})
+        return masks.setdefault(frozenset(mask.items()), mask)
+
+    def input_schema(self, schema: Schema, fresh: dict[str, Any]) -> dict[str, Any]:
+        """One dict for the input schema of every stream whose catalog entry has ``schema``
+        (the SDK only reads it)."""
+        key = ("input", id(schema))
+        cache = self._schema_cache()
+        found = cache.get(key)
+        if found is None or found[1] != fresh:
+            found = cache[key] = (schema, fresh)
+        return found[1]
+
+    def stream_config(self) -> dict[str, Any]:
+        """The config dict every stream reads (the SDK copies the tap's config per stream;
+        streams only read it, through a read-only view)."""
+        config = self.__dict__.get("_fastpath_config")
+        if config is None or config != self.config:
+            config = self.__dict__["_fastpath_config"] = dict(self.config)
+        return config
+
 
 class FastPathStream(Stream):
     """A stream with the window checkpoint and, where nothing else needs it, the lean path.
@@ -156,6 +311,29 @@ class FastPathStream(Stream):
     """
 
     window_checkpoints = False
+
+    def __init__(self, tap: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(tap, *args, **kwargs)
+        if isinstance(tap, FastPathTap):
+            self._config = tap.stream_config()
+
+    @property
+    def mask(self) -> SelectionMask:
+        """The SDK's selection mask, one object for streams with equal selections."""
+        if self._mask is None:
+            mask = self.metadata.resolve_selection()
+            tap = self._tap
+            self._mask = tap.shared_mask(mask) if isinstance(tap, FastPathTap) else mask
+        return self._mask
+
+    @override
+    def apply_catalog(self, catalog: Catalog) -> None:
+        """The SDK's, with one input schema dict for every stream of an equal ``Schema``."""
+        super().apply_catalog(catalog)
+        entry = catalog.get_stream(self.name)
+        tap = self._tap
+        if entry is not None and self._input_schema is not None and isinstance(tap, FastPathTap):
+            self._input_schema = tap.input_schema(entry.schema, self._input_schema)
 
     @property
     def tap(self) -> Any:
@@ -223,6 +401,19 @@ class FastPathStream(Stream):
                     time_extracted=utc_now(),
                 )
 
+    _lean_written = False  # the lean path finalized and wrote this stream's state
+
+    @override
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        """The SDK's, except right after the lean path finalized and wrote this stream's state
+        and nothing marked it changed since: finalizing again changes nothing, and the STATE
+        it would write is the one just written (the writer encodes the whole state, every
+        page's bookmarks, only to find that out)."""
+        if state is None and self._lean_written and self.state_manager.is_flushed:
+            self._lean_written = False
+            return
+        super().finalize_state_progress_markers(state)
+
     # -- the lean record path -------------------------------------------------------------
 
     def get_record_chunks(self, context: Any) -> Iterator[list[dict[str, Any]]] | None:
@@ -271,6 +462,7 @@ class FastPathStream(Stream):
         and written with one call, with one ``time_extracted`` per chunk.
         """
         STOP.check()  # a stop requested between streams: no new stream starts
+        self._lean_written = False
         lean = context is None and self.partitions is None and self._lean_path(write_messages)
         chunks = self.get_record_chunks(context) if lean else None
         if chunks is None:
@@ -292,3 +484,4 @@ class FastPathStream(Stream):
                 yield from rows
         self._finalize_state(self.stream_state)
         self._write_state_message()
+        self._lean_written = True

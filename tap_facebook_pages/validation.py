@@ -28,8 +28,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from jsonschema import Draft202012Validator, ValidationError
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.singerlib import Catalog
 
 from tap_facebook_pages.config import ConfigError, Settings
 
@@ -532,6 +534,57 @@ def check_catalog(raw: Any, *, source: str = "catalog") -> None:
             raise ConfigError(msg)
 
 
+_decode_any = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
+_decode_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
+_decode_items = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
+def _outline_value(raw: msgspec.Raw, *, items: bool = False) -> Any:
+    """An object as ``{}``; with ``items``, a list as its items so outlined; else the value."""
+    data = bytes(raw)
+    if data[:1] == b"{":
+        return {}
+    if items and data[:1] == b"[":
+        return [_outline_value(item) for item in _decode_items(data)]
+    return _decode_any(data)
+
+
+def _catalog_outline(path: str) -> Any:
+    """What :func:`check_catalog` looks at in the catalog file, every schema and metadata item
+    that is an object given as ``{}``: a fleet's catalog holds megabytes of them, which the
+    check has no use for and which would all be in memory at once. None when the file cannot
+    be read that way (unreadable, not JSON, NaN, …): the caller reads it whole, for its
+    message."""
+    try:
+        top = _decode_members(Path(path).read_bytes())
+        outline: dict[str, Any] = {}
+        streams = top.get("streams")
+        if streams is None:
+            return outline
+        if bytes(streams)[:1] != b"[":
+            outline["streams"] = _decode_any(streams)
+            return outline
+        entries: list[Any] = []
+        for raw in _decode_items(streams):
+            if bytes(raw)[:1] != b"{":
+                entries.append(_decode_any(raw))
+                continue
+            members = _decode_members(raw)
+            entry: dict[str, Any] = {}
+            for key, value in members.items():
+                if key == "schema":
+                    entry[key] = _outline_value(value)
+                elif key == "metadata":
+                    entry[key] = _outline_value(value, items=True)
+                elif key == "tap_stream_id":
+                    entry[key] = _decode_any(value)
+            entries.append(entry)
+        outline["streams"] = entries
+    except (OSError, ValueError):  # msgspec's errors are ValueErrors
+        return None
+    return outline
+
+
 # -- entry points -------------------------------------------------------------------------------
 
 
@@ -548,8 +601,9 @@ def check_tap_inputs(
             logger.warning("%s", warning)
     if isinstance(inputs.get("state"), dict):
         check_state(inputs["state"])
-    if isinstance(inputs.get("catalog"), dict):
-        check_catalog(inputs["catalog"])
+    catalog = inputs.get("catalog")
+    if isinstance(catalog, dict) and not isinstance(catalog, Catalog):  # Catalog: a dict too
+        check_catalog(catalog)
 
 
 def _option_values(argv: list[str], option: str) -> list[str]:
@@ -606,10 +660,13 @@ def check_cli_inputs(argv: list[str], plugin: type[PluginBase]) -> None:
         prefix = str(plugin._env_var_prefix)
         config |= env
         sources.update({k: f"environment variable {prefix}{k.upper()}" for k in env})
-    for option, check in (("--state", check_state), ("--catalog", check_catalog)):
-        for path in _option_values(argv, option)[-1:]:
-            what = f"{option[2:]} file {clean(path, 200)}"
-            check(load_json_file(path, what), source=what)
+    for path in _option_values(argv, "--state")[-1:]:
+        what = f"state file {clean(path, 200)}"
+        check_state(load_json_file(path, what), source=what)
+    for path in _option_values(argv, "--catalog")[-1:]:
+        what = f"catalog file {clean(path, 200)}"
+        outline = _catalog_outline(path)
+        check_catalog(load_json_file(path, what) if outline is None else outline, source=what)
     if "--about" not in argv:
         check_config(
             config,

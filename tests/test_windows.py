@@ -79,3 +79,29 @@ def test_incremental_start() -> None:
         incremental_start(bookmark=bookmark, start_date=floor, lookback_days=3, floor=floor)
         == floor
     )
+
+
+def test_the_standard_library_zone_agrees_with_pendulum_over_two_years() -> None:
+    """windows.py computes Pacific days with zoneinfo (fast to import); pendulum, which it
+    used before, gives the same answers on every day of two years, both DST changes included."""
+    import pendulum  # noqa: PLC0415
+
+    pacific = pendulum.timezone("America/Los_Angeles")
+    for offset in range(731):
+        day = D(2025, 1, 1) + dt.timedelta(days=offset)
+        nxt = day + dt.timedelta(days=1)
+        midnight = pendulum.datetime(nxt.year, nxt.month, nxt.day, tz=pacific)
+        expected = midnight.in_timezone("UTC").strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        assert end_time_for(day) == expected
+        assert day_of_end_time(expected.replace("+00:00", "+0000")) == day
+        for hour in (0, 7, 8, 23):
+            moment = dt.datetime(day.year, day.month, day.day, hour, 30, tzinfo=dt.timezone.utc)
+            assert pacific_today(moment) == pendulum.instance(moment).in_timezone(pacific).date()
+
+
+def test_timestamps_in_other_forms_still_parse() -> None:
+    assert normalize_end_time("2026-09-04T07:00:00Z") == "2026-09-04T07:00:00+00:00"
+    assert normalize_end_time("2026-09-04T09:00:00+02:00") == "2026-09-04T07:00:00+00:00"
+    assert normalize_end_time("2026-09-04T07:00:00.000+0000") == "2026-09-04T07:00:00+00:00"
+    assert normalize_end_time("2026-09-04T07:00:00") == "2026-09-04T07:00:00+00:00"  # naive: UTC
+    assert pacific_today(dt.datetime(2026, 9, 4, 6, 59)) == D(2026, 9, 3)  # naive: UTC

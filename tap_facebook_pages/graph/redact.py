@@ -38,7 +38,10 @@ class Redactor:
         self._lock = threading.Lock()
         # Secrets grouped by their first characters (Facebook tokens share a prefix), longest
         # first within a group so that no secret masks only part of another.
-        self._groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        # None: secrets were added since the groups were built (they are built again when a
+        # text is next redacted, so a fleet's page tokens, added one by one during discovery,
+        # are sorted once instead of once per token).
+        self._groups: tuple[tuple[str, tuple[str, ...]], ...] | None = ()
 
     def add(self, *secrets: str | None) -> None:
         """Register secrets to mask (short strings are ignored: they would mask ordinary text)."""
@@ -47,10 +50,19 @@ class Redactor:
             if not fresh:
                 return
             self._secrets |= fresh
-            groups: dict[str, list[str]] = {}
-            for secret in sorted(self._secrets, key=len, reverse=True):
-                groups.setdefault(secret[:_PREFIX], []).append(secret)
-            self._groups = tuple((prefix, tuple(group)) for prefix, group in groups.items())
+            self._groups = None
+
+    def _current_groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        groups = self._groups
+        if groups is not None:
+            return groups
+        with self._lock:
+            if self._groups is None:
+                grouped: dict[str, list[str]] = {}
+                for secret in sorted(self._secrets, key=len, reverse=True):
+                    grouped.setdefault(secret[:_PREFIX], []).append(secret)
+                self._groups = tuple((prefix, tuple(group)) for prefix, group in grouped.items())
+            return self._groups
 
     def redact(self, text: str) -> str:
         """The text with every known secret and secret-looking URL parameter masked.
@@ -61,7 +73,7 @@ class Redactor:
         """
         if not text:
             return text
-        for prefix, group in self._groups:
+        for prefix, group in self._current_groups():
             if prefix in text:
                 for secret in group:
                     if secret in text:

@@ -29,8 +29,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pendulum
-
 from tap_facebook_pages.graph.errors import (
     AuthError,
     GraphError,
@@ -49,7 +47,13 @@ from tap_facebook_pages.source.rejections import (
 )
 from tap_facebook_pages.source.rows import answer_entries, insights_rows
 from tap_facebook_pages.stopping import Stopped
-from tap_facebook_pages.windows import PACIFIC, iter_windows, pacific_today
+from tap_facebook_pages.windows import (
+    iter_windows,
+    pacific_date,
+    pacific_midnight,
+    pacific_today,
+    parse_timestamp,
+)
 
 if TYPE_CHECKING:
     import logging
@@ -83,7 +87,7 @@ def graph_time(raw: Any) -> str | None:
         moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
         try:
-            parsed = pendulum.parse(text)
+            parsed = parse_timestamp(text)
         except (ValueError, TypeError, OverflowError):
             return None  # unreadable: the caller names the object and skips it
         if not isinstance(parsed, datetime.datetime):
@@ -96,13 +100,12 @@ def graph_time(raw: Any) -> str | None:
 
 def pacific_day(timestamp: str) -> datetime.date:
     """The Pacific calendar day of an RFC 3339 timestamp."""
-    moment = pendulum.instance(datetime.datetime.fromisoformat(timestamp))
-    return moment.in_timezone(PACIFIC).date()
+    return pacific_date(datetime.datetime.fromisoformat(timestamp))
 
 
 def pacific_midnight_unix(day: datetime.date) -> int:
     """Unix seconds of 00:00 America/Los_Angeles at the start of ``day`` (for since/until)."""
-    return int(pendulum.datetime(day.year, day.month, day.day, tz=PACIFIC).timestamp())
+    return int(pacific_midnight(day).timestamp())
 
 
 def _summary_count(edge: Any) -> int | None:

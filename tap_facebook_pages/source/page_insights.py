@@ -515,6 +515,8 @@ class PageInsightsSource:
             rows=count,
             invalid_metrics=sorted(set(self.invalid_this_run)),
             missing_values=missing,
+            # What the SDK's "Starting incremental sync" line said (it is at DEBUG now).
+            starting_replication_value=self.state.get("starting_replication_value"),
         )
 
     def _warn_gaps(self) -> int:

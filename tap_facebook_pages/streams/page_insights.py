@@ -8,9 +8,11 @@ between windows.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk import metrics
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
@@ -39,6 +41,34 @@ INSIGHTS_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+# A fleet's page streams log one line each, their sync summary (rows, duration, starting
+# bookmark): the SDK's four other INFO lines per stream (its "Beginning sync", "Starting
+# incremental sync ... bookmark value", and the record_count and sync_duration METRIC lines)
+# said the same again and cost about a quarter of a page's CPU. The first two are logged at
+# DEBUG; the METRIC lines go to the logger ``singer_sdk.metrics.page_insights``, set to
+# WARNING (a logging config that sets it to INFO brings them back).
+_BEGINNING = "Beginning sync of '%s' in %s mode"
+_STARTING = "Starting incremental sync of '%s' with bookmark value: %s"
+PAGE_METRICS_LOGGER = logging.getLogger(metrics.METRICS_LOGGER_NAME).getChild("page_insights")
+if PAGE_METRICS_LOGGER.level == logging.NOTSET:
+    PAGE_METRICS_LOGGER.setLevel(logging.WARNING)
+
+
+class _StartingAtDebug(logging.Filter):
+    """The SDK's "Starting incremental sync" INFO line of a page stream, logged at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != _STARTING or record.levelno != logging.INFO:
+            return True
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(record.msg, *(record.args or ()))
+        return False
+
+
+_STARTING_AT_DEBUG = _StartingAtDebug()
+
+
 class PageInsightsStream(GraphStream):
     """Daily (and weekly / 28-day) page insights of one page."""
 
@@ -54,6 +84,26 @@ class PageInsightsStream(GraphStream):
     def __init__(self, tap: Any, runtime: Runtime, page: Page) -> None:
         self.page = page
         super().__init__(tap, runtime, name=f"page_insights_{page.id}")
+        if _STARTING_AT_DEBUG not in self.logger.filters:
+            self.logger.addFilter(_STARTING_AT_DEBUG)
+
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """The SDK's stream log; its "Beginning sync" line at DEBUG (see above)."""
+        if message == _BEGINNING and level == logging.INFO:
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
+
+    def get_record_counter(self, **kwargs: Any) -> metrics.Counter:
+        """The SDK's record counter, its METRIC lines quiet (the sync summary has rows)."""
+        counter = super().get_record_counter(**kwargs)
+        counter.logger = PAGE_METRICS_LOGGER
+        return counter
+
+    def get_sync_timer(self) -> metrics.Timer:
+        """The SDK's sync timer, its METRIC line quiet (the sync summary has the time)."""
+        timer = super().get_sync_timer()
+        timer.logger = PAGE_METRICS_LOGGER
+        return timer
 
     @functools.cached_property
     def source(self) -> PageInsightsSource:
