@@ -40,19 +40,20 @@ PAGE_FIELDS_STATE_KEY = "page_fields"  # under bookmarks.pages, beside "permissi
 
 def _answered_types(entry: dict[str, Any]) -> list[str]:
     """The value types of an entry's values, in order of first appearance (null, text and
-    booleans are neither a number nor an object and are not compared)."""
+    booleans are neither a number nor an object and are not compared). Runs once per answer
+    entry over every value: one type lookup per value, and it stops once both types are seen."""
     seen: list[str] = []
     for item in entry.get("values") or ():
-        value = item.get("value") if isinstance(item, dict) else None
-        if isinstance(value, dict):
-            kind = "object"
-        elif type(value) in {int, float}:
-            kind = "number"
-        else:
-            continue
-        if kind not in seen:
+        kind = _KIND.get(type(item.get("value"))) if type(item) is dict else None
+        if kind is not None and kind not in seen:
             seen.append(kind)
+            if len(seen) == len(_KINDS_SEEN):
+                break
     return seen
+
+
+_KIND = {dict: "object", int: "number", float: "number"}
+_KINDS_SEEN = ("object", "number")
 
 
 def _new_keys(entry: dict[str, Any], known: tuple[str, ...]) -> list[str]:

@@ -112,9 +112,20 @@ def insights_rows(
     breakdowns = tuple(breakdowns)
     for entry in data:
         metric = entry.get("name")
-        period = entry.get("period")
-        title = entry.get("title")
-        description = entry.get("description")
+        # Every row of the entry is a copy of this template with its own values filled in (a
+        # dict copy is cheaper than building the row; the key order is the schema's).
+        template = {
+            **base,
+            "metric": metric,
+            "period": entry.get("period"),
+            "end_time": None,
+            "date": None,
+            "value": None,
+            "value_json": None,
+            "breakdown_key": "",
+            "title": entry.get("title"),
+            "description": entry.get("description"),
+        }
         for item in entry.get("values") or ():
             raw_end = item.get("end_time")
             end_time: str | None
@@ -133,29 +144,17 @@ def insights_rows(
             extra = len(item) - ("end_time" in item) > 1
             prefix = _breakdown_prefix(item, breakdowns) if extra else ""
             if type(value) is int and not prefix:
-                yield {
-                    **base,
-                    "metric": metric,
-                    "period": period,
-                    "end_time": end_time,
-                    "date": day,
-                    "value": value,
-                    "value_json": None,
-                    "breakdown_key": "",
-                    "title": title,
-                    "description": description,
-                }
+                row = template.copy()
+                row["end_time"] = end_time
+                row["date"] = day
+                row["value"] = value
+                yield row
                 continue
             for key, number, value_json in value_rows(value, prefix):
-                yield {
-                    **base,
-                    "metric": metric,
-                    "period": period,
-                    "end_time": end_time,
-                    "date": day,
-                    "value": number,
-                    "value_json": value_json,
-                    "breakdown_key": key,
-                    "title": title,
-                    "description": description,
-                }
+                row = template.copy()
+                row["end_time"] = end_time
+                row["date"] = day
+                row["value"] = number
+                row["value_json"] = value_json
+                row["breakdown_key"] = key
+                yield row
