@@ -100,7 +100,7 @@ from typing_extensions import override  # noqa: E402
 
 from tap_facebook_pages.config import DEFAULTS  # noqa: E402
 from tap_facebook_pages.stopping import STOP  # noqa: E402
-from tap_facebook_pages.writer import flush_stdout  # noqa: E402
+from tap_facebook_pages.writer import flush_stdout, record_bytes_written  # noqa: E402
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import TapState  # (it imports requests)
@@ -168,28 +168,73 @@ def alias_only(stream_map: StreamMap, stream_name: str) -> str | None:
     return None
 
 
+# A STATE at least this large is written only once as many RECORD bytes followed the last one.
+STATE_PACING_BYTES = 64 * 1024
+
+
 class EncodedStateWriter(StateWriter):
-    """The SDK's STATE deduplication, on the encoded state instead of deep copies."""
+    """The SDK's STATE deduplication, on the encoded state instead of deep copies, with large
+    states paced.
+
+    With one stream per page the state holds every page's bookmark, and every stream writes it:
+    N pages give N STATE lines of O(N) bytes (at 1,000 pages, 343 MB of STATE for 27 MB of
+    records, and its encoding was most of the per-page CPU). A state of ``STATE_PACING_BYTES``
+    or more is therefore written only when at least its own size in RECORD bytes went out since
+    the last STATE, so the STATE bytes never exceed the RECORD bytes by more than one state: a
+    crash (not a signal) re-reads at most that much on resume. A state skipped is *pending*:
+    :meth:`flush` writes it (the tap calls it at the end of the run and when it stops), and a
+    stop request forces every write, so after SIGTERM the last STATE still covers every complete
+    window. Smaller states (fleets up to about 200 pages) are written every time, as before.
+    """
 
     def __init__(self, message_writer: Any) -> None:
         super().__init__(message_writer)
         self._last_encoded: bytes | None = None
+        self._records_at_last = 0
+        self._pending: TapState | None = None
 
     @override
     def write_state(self, state: TapState) -> None:
-        """Write a STATE message unless the state is unchanged since the last one."""
+        """Write a STATE message unless the state is unchanged since the last one (or, when it
+        is large, until enough records followed the last one)."""
         writer = self._message_writer
         if not hasattr(writer, "write_state_bytes"):
             super().write_state(state)
             return
+        last = self._last_encoded
+        if (
+            last is not None
+            and len(last) >= STATE_PACING_BYTES
+            and not STOP.requested
+            and record_bytes_written() - self._records_at_last < len(last)
+        ):
+            self._pending = state
+            return
+        self._write(state)
+
+    def _write(self, state: TapState) -> None:
+        self._pending = None
         encoded = _encoder.encode(state)
         if encoded != self._last_encoded:
-            writer.write_state_bytes(encoded)
+            self._message_writer.write_state_bytes(encoded)  # type: ignore[attr-defined]
             self._last_encoded = encoded
+            self._records_at_last = record_bytes_written()
+
+    def flush(self) -> None:
+        """Write the pending state, if a paced write left one."""
+        if self._pending is not None:
+            self._write(self._pending)
 
 
 class FastPathTap(Tap):
     """The tap's private-SDK hooks: the encoded state writer and the termination handler."""
+
+    def flush_state(self) -> None:
+        """Write the STATE a paced write left pending (end of the run, or a stop)."""
+        writer = self.__dict__.get("_state_writer")
+        if isinstance(writer, EncodedStateWriter):
+            writer.flush()
+            flush_stdout()
 
     def install_fast_path(self) -> None:
         """Use the encoded state writer when the fast path is on (call after ``__init__``)."""

@@ -323,6 +323,7 @@ class TapFacebookPages(FastPathTap):
         Called by the CLI after ``sync_all`` (which the SDK marks final); tests and other
         programmatic callers call it themselves.
         """
+        self.flush_state()  # a STATE the pacing held back goes out before anything else
         summary = self.report.summary()
         started = "runtime" in self.__dict__
         runtime = self.runtime if started else None

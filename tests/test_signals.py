@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tap_facebook_pages import writer
+from tap_facebook_pages import sdk_fastpath, writer
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
 from tap_facebook_pages.stopping import STOP, StopRequested
@@ -370,14 +370,19 @@ def test_a_target_that_stops_reading_ends_the_run_with_one_line(
 # -- in-process ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("paced", [False, True])
 def test_the_handler_only_records_the_request_and_streams_stop_after_the_next_state(
     server: SandboxServer,
     scenarios: dict[str, Scenario],
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    paced: bool,
 ) -> None:
     """SIGTERM arrives while the third window's RECORD lines are written: the handler writes
-    nothing, and the run stops right after that window's STATE."""
+    nothing, and the run stops right after that window's STATE. ``paced``: every STATE is
+    large enough to be paced (a big fleet's); the stop request still forces that STATE out."""
+    if paced:
+        monkeypatch.setattr(sdk_fastpath, "STATE_PACING_BYTES", 1)
     server.configure(latency_ms=0)
     server.reset_usage()
     scenario = scenarios["insights"]
