@@ -51,13 +51,16 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def _sync(
-    config: dict[str, Any], caplog: pytest.LogCaptureFixture, wanted: Any = insights_only
+    config: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    wanted: Any = insights_only,
+    state: dict[str, Any] | None = None,
 ) -> tuple[RunOutput, list[dict[str, Any]], dict[str, Any]]:
     """The run's output, its schema_drift lines and its run summary."""
     catalog = select_catalog(config, wanted)
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        out = run_tap(config, catalog=catalog)
+        out = run_tap(config, catalog=catalog, state=state)
     drift = [
         json.loads(r.getMessage().removeprefix("schema_drift "))
         for r in caplog.records
@@ -256,21 +259,7 @@ def _pages_drift(
     sandbox: SandboxServer, caplog: pytest.LogCaptureFixture, state: dict[str, Any] | None
 ) -> tuple[RunOutput, list[dict[str, Any]], dict[str, Any]]:
     config = sandbox_config(sandbox.url, **RANGE)
-    catalog = select_catalog(config, lambda name: name == "pages")
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        out = run_tap(config, catalog=catalog, state=state)
-    drift = [
-        json.loads(r.getMessage().removeprefix("schema_drift "))
-        for r in caplog.records
-        if r.getMessage().startswith("schema_drift ")
-    ]
-    (summary,) = [
-        json.loads(r.getMessage().removeprefix("run summary "))
-        for r in caplog.records
-        if r.getMessage().startswith("run summary ")
-    ]
-    return out, drift, summary
+    return _sync(config, caplog, lambda name: name == "pages", state)
 
 
 def test_page_fields_dropped_or_added_by_the_api_are_drift(
