@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,3 +85,21 @@ def sandbox_config(url: str, **extra: Any) -> dict[str, Any]:
     }
     config.update(extra)
     return config
+
+
+def run_meltano(
+    argv: list[str], *, cwd: Any, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``meltano`` CLI (``argv`` starts with its executable); a non-zero exit fails
+    the test with the end of its output."""
+    import pytest  # noqa: PLC0415 - only the e2e tests run Meltano
+
+    proc = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"meltano {' '.join(argv[1:])} exited {proc.returncode}:\n"
+            f"{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}"
+        )
+    return proc

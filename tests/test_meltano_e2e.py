@@ -38,6 +38,7 @@ from tap_facebook_pages.metrics import load_catalog
 from tap_facebook_pages.sandbox import data as sbx
 from tap_facebook_pages.tap import TapFacebookPages
 from tap_facebook_pages.windows import end_time_for
+from tests.helpers import run_meltano
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO_YML = ROOT / "meltano.yml"
@@ -297,21 +298,12 @@ class Meltano:
     def __call__(
         self, *args: str, timeout: float = 300, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
+        return run_meltano(
             [self.bin, "--env-file", self.env_file, "--log-format=uncolored", *args],
             cwd=ROOT,
             env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
         )
-        if proc.returncode != 0:
-            pytest.fail(
-                f"meltano {' '.join(args)} exited {proc.returncode}:\n"
-                f"{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}"
-            )
-        return proc
 
     def psql(self, sql: str) -> list[list[str]]:
         proc = subprocess.run(

@@ -30,6 +30,7 @@ import pytest
 import yaml
 
 from tap_facebook_pages.sandbox import data as sbx
+from tests.helpers import run_meltano
 from tests.test_meltano_e2e import (
     NULL,
     TODAY,
@@ -91,21 +92,12 @@ class HubProject:
     def __call__(
         self, *args: str, timeout: float = 300, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
+        return run_meltano(
             [self.bin, "--log-format=uncolored", *args],
             cwd=self.root,
             env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
         )
-        if proc.returncode != 0:
-            pytest.fail(
-                f"meltano {' '.join(args)} exited {proc.returncode}:\n"
-                f"{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}"
-            )
-        return proc
 
     def project(self) -> dict[str, Any]:
         return yaml.safe_load((self.root / "meltano.yml").read_text())
