@@ -43,7 +43,7 @@ from tap_facebook_pages.metrics import LEVELS, PERIODS, Metric
 from tap_facebook_pages.report import RunReport
 from tap_facebook_pages.runtime import AuthFailedError, Runtime, auth_message
 from tap_facebook_pages.validation import clean
-from tap_facebook_pages.windows import last_complete_day
+from tap_facebook_pages.windows import pacific_today
 
 PROG = "tap-facebook-pages-probe"
 BASE_PERIODS = ("day", "week", "days_28")
@@ -189,7 +189,8 @@ def probe(
     object_id, token = page.id, page.token
     if level != "PAGE":
         object_id = _content_id(runtime, page, level)
-    end = (today - datetime.timedelta(days=1)) if today else last_complete_day()
+    today = today or pacific_today()
+    end = today - datetime.timedelta(days=1)
     since = end - datetime.timedelta(days=WINDOW_DAYS - 1)
     until = end + datetime.timedelta(days=1)
     results = [MetricResult(m, periods_to_ask(m)) for m in catalog.at_level(level)]
@@ -211,7 +212,7 @@ def probe(
         level=level,
         since=since,
         until=until,
-        probed_on=today or datetime.date.today(),
+        probed_on=today,
         results=results,
         calls=graph.total_calls() - before,
     )

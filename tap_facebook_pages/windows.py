@@ -38,9 +38,15 @@ def pacific_midnight(day: datetime.date) -> datetime.datetime:
     return datetime.datetime(day.year, day.month, day.day, tzinfo=PACIFIC)
 
 
+def utc_now() -> datetime.datetime:
+    """The tap's one clock: every "today" (the default ``end_date``, the day lifetime totals
+    are observed on, the rejected-metric memory) is read from it."""
+    return datetime.datetime.now(UTC)
+
+
 def pacific_today(now: datetime.datetime | None = None) -> datetime.date:
     """Today's date in America/Los_Angeles."""
-    return pacific_date(now if now is not None else datetime.datetime.now(UTC))
+    return pacific_date(now if now is not None else utc_now())
 
 
 def last_complete_day(now: datetime.datetime | None = None) -> datetime.date:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import json
+import os
 import subprocess
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tap_facebook_pages.tap import TapFacebookPages
 
 TEST_TOKEN = "EAAB-test-user-token-DO-NOT-LEAK-0123456789"
+CLOCK_HOOK = Path(__file__).parent / "clock"
+
+
+def pinned_clock_env(now: datetime.datetime) -> dict[str, str]:
+    """The environment of a tap subprocess whose clock reads ``now`` (``tests/clock``)."""
+    path = os.pathsep.join(p for p in (str(CLOCK_HOOK), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, "TFP_TEST_NOW": now.isoformat()}
 
 
 @dataclass

@@ -292,3 +292,18 @@ def test_the_readme_offline_probe_is_not_throttled_by_the_sandbox_quota(
     assert result.calls > 500
     assert not [r for r in caplog.records if "Waiting" in r.getMessage()]
     assert text.splitlines()[0].endswith(f"{len(result.results)} metrics, {result.calls} calls")
+
+
+def test_the_probe_dates_its_result_on_the_pacific_day_of_its_window(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 05:00 UTC it is still the previous day in California: the probe's date and its window
+    (the three days before it) are both Pacific. The date used to be the machine's day."""
+    monkeypatch.setattr(
+        "tap_facebook_pages.windows.utc_now",
+        lambda: dt.datetime(2026, 11, 21, 5, 0, tzinfo=dt.timezone.utc),
+    )
+    out = io.StringIO()
+    result = probe.run(["--config", _config(tmp_path, sandbox)], out=out)
+    assert result.probed_on == dt.date(2026, 11, 20)
+    assert (result.since, result.until) == (dt.date(2026, 11, 17), dt.date(2026, 11, 20))

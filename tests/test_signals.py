@@ -32,7 +32,7 @@ from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sandbox import data as sbx
 from tap_facebook_pages.stopping import STOP, StopRequested
 from tap_facebook_pages.tap import TapFacebookPages
-from tests.helpers import sandbox_config, select_catalog
+from tests.helpers import pinned_clock_env, sandbox_config, select_catalog
 
 TODAY = dt.date(2026, 11, 20)
 FLEET = 20
@@ -69,6 +69,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     },
 }
 MESSAGE_TYPES = {"SCHEMA", "RECORD", "STATE"}
+# Every tap process reads the sandbox's day from its clock: the runs a test compares must not
+# observe post and reel lifetime totals on two days when the suite crosses Pacific midnight.
+TAP_ENV = pinned_clock_env(dt.datetime(2026, 11, 20, 20, 0, tzinfo=dt.timezone.utc))
 
 
 @dataclass
@@ -131,7 +134,9 @@ def scenarios(
 
 
 def _run(args: list[str], **kwargs: Any) -> Run:
-    proc = subprocess.run(args, capture_output=True, timeout=120, check=False, **kwargs)
+    proc = subprocess.run(
+        args, capture_output=True, timeout=120, check=False, env=TAP_ENV, **kwargs
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
 
 
@@ -179,7 +184,9 @@ def _signal_after_first_record(args: list[str], signum: int, delay_s: float) -> 
     chunks: list[bytes] = []
     errors: list[bytes] = []
     first_record = threading.Event()
-    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=TAP_ENV
+    ) as proc:
         stdout, stderr = proc.stdout, proc.stderr
         assert stdout is not None
         assert stderr is not None
@@ -275,6 +282,21 @@ def _stop_and_resume(
     return runs
 
 
+def test_every_run_compared_here_observes_lifetime_totals_on_one_pinned_day(
+    scenarios: dict[str, Scenario],
+) -> None:
+    """The runs of a test are compared record for record. CI once stopped at 07:55 UTC: the
+    clean run observed post and reel lifetime totals on 29 November (Pacific), the resumed
+    runs on the 30th, and the comparison failed for a reason that had nothing to do with
+    signals. Every tap process here reads a pinned clock."""
+    days = {
+        record["date"]
+        for (stream, *_), record in scenarios["content"].clean.items()
+        if stream in {"post_insights", "reel_insights"}
+    }
+    assert days == {"2026-11-20"}
+
+
 @pytest.mark.parametrize(
     ("signum", "scenario", "delay_s"),
     [
@@ -317,7 +339,7 @@ def test_a_second_signal_exits_at_once_without_cutting_a_line(
     # Unbuffered: communicate() reads the descriptor itself, so whatever a buffered reader had
     # read ahead of the first line would be lost to the check (it was, on a loaded machine).
     with subprocess.Popen(
-        scenario.args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+        scenario.args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, env=TAP_ENV
     ) as proc:
         assert proc.stdout is not None
         head = proc.stdout.readline()  # the first line is out: the handlers are installed
@@ -346,7 +368,10 @@ def test_a_target_that_stops_reading_ends_the_run_with_one_line(
     server.reset_usage()
     with (
         subprocess.Popen(
-            scenarios[scenario].args(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            scenarios[scenario].args(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=TAP_ENV,
         ) as tap,
         subprocess.Popen(
             [sys.executable, "-c", "import sys; sys.stdin.readline()"], stdin=tap.stdout
