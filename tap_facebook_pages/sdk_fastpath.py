@@ -90,6 +90,7 @@ from singer_sdk.mapper import (  # noqa: E402
 from singer_sdk.singerlib import (  # noqa: E402
     Catalog,
     CatalogEntry,
+    MetadataMapping,
     RecordMessage,
     Schema,
     SelectionMask,
@@ -278,7 +279,7 @@ class FastPathTap(Tap):
         properties (``PluginMapper.register_raw_streams_from_catalog``); entries sharing one
         ``Schema`` (catalog_file.py) and one selection share the result when that is safe."""
         name = entry.stream or entry.tap_stream_id
-        mask = entry.metadata.resolve_selection()
+        mask = self.selection_mask(entry.metadata)
         if not self.schemas_shareable():
             return get_selected_schema(name, entry.schema.to_dict(), mask)
         key = ("selected", id(entry.schema), frozenset(mask.items()))
@@ -324,19 +325,35 @@ class FastPathTap(Tap):
         if shareable:
             templates.setdefault(id(schema), name)
 
-    def shared_mask(self, mask: SelectionMask) -> SelectionMask:
-        """One selection mask object for streams with equal selections (read-only)."""
-        masks: dict[frozenset[Any], SelectionMask] = self.__dict__.setdefault("_fastpath_masks", {})
-        return masks.setdefault(frozenset(mask.items()), mask)
+    def selection_mask(self, metadata: MetadataMapping) -> SelectionMask:
+        """``metadata.resolve_selection()``, resolved once for every stream whose metadata is
+        equal: the same property ``Metadata`` objects (catalog_file.py shares them across a
+        fleet's entries) under a root item with the same selection fields. The mask is shared
+        and only read. Without the fast path, the SDK's own resolution every time."""
+        if not fast_path_enabled(self.config):
+            return metadata.resolve_selection()
+        root = metadata.get(())
+        key = (
+            None if root is None else (root.inclusion, root.selected, root.selected_by_default),
+            tuple((breadcrumb, id(item)) for breadcrumb, item in metadata.items() if breadcrumb),
+        )
+        masks: dict[Any, tuple[MetadataMapping, SelectionMask]] = self.__dict__.setdefault(
+            "_fastpath_masks", {}
+        )
+        found = masks.get(key)
+        if found is None:  # the mapping is kept alive with the mask: the ids stay its items'
+            found = masks[key] = (metadata, metadata.resolve_selection())
+        return found[1]
 
-    def input_schema(self, schema: Schema, fresh: dict[str, Any]) -> dict[str, Any]:
-        """One dict for the input schema of every stream whose catalog entry has ``schema``
-        (the SDK only reads it)."""
+    def input_schema(self, schema: Schema) -> dict[str, Any]:
+        """``schema.to_dict()``, built once for every stream whose catalog entry has this
+        ``Schema`` object (a fleet's page_insights_* entries share one): the SDK only reads
+        a stream's input schema."""
         key = ("input", id(schema))
         cache = self._schema_cache()
         found = cache.get(key)
-        if found is None or found[1] != fresh:
-            found = cache[key] = (schema, fresh)
+        if found is None:
+            found = cache[key] = (schema, schema.to_dict())
         return found[1]
 
     def stream_config(self) -> dict[str, Any]:
@@ -366,19 +383,38 @@ class FastPathStream(Stream):
     def mask(self) -> SelectionMask:
         """The SDK's selection mask, one object for streams with equal selections."""
         if self._mask is None:
-            mask = self.metadata.resolve_selection()
             tap = self._tap
-            self._mask = tap.shared_mask(mask) if isinstance(tap, FastPathTap) else mask
+            metadata = self.metadata
+            self._mask = (
+                tap.selection_mask(metadata)
+                if isinstance(tap, FastPathTap)
+                else metadata.resolve_selection()
+            )
         return self._mask
 
     @override
     def apply_catalog(self, catalog: Catalog) -> None:
-        """The SDK's, with one input schema dict for every stream of an equal ``Schema``."""
-        super().apply_catalog(catalog)
-        entry = catalog.get_stream(self.name)
+        """The SDK's (``Stream.apply_catalog``, 0.54), with one input schema dict for every
+        stream of one ``Schema`` object instead of a fresh ``to_dict()`` walk per stream (it
+        was the largest part of a page stream's set-up)."""
         tap = self._tap
-        if entry is not None and self._input_schema is not None and isinstance(tap, FastPathTap):
-            self._input_schema = tap.input_schema(entry.schema, self._input_schema)
+        if not (isinstance(tap, FastPathTap) and fast_path_enabled(tap.config)):
+            super().apply_catalog(catalog)
+            return
+        self._tap_input_catalog = catalog
+        entry = catalog.get_stream(self.name)
+        if entry is None:
+            return
+        root = entry.metadata.get(())
+        table_keys = getattr(root, "table_key_properties", None)
+        table_replication_key = getattr(root, "replication_key", None)
+        table_method = getattr(root, "forced_replication_method", None)
+        self.primary_keys = entry.key_properties or table_keys or ()
+        self.replication_key = entry.replication_key or table_replication_key
+        method = entry.replication_method or table_method
+        if method:
+            self.forced_replication_method = method
+        self._input_schema = tap.input_schema(entry.schema)
 
     @property
     def tap(self) -> Any:

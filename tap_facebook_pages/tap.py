@@ -116,7 +116,7 @@ class TapFacebookPages(FastPathTap):
         """
         self.mapper = PluginMapper(plugin_config=dict(self.config), logger=self.logger)
         for entry in self.catalog.values():
-            if entry.metadata.resolve_selection().get((), True):
+            if self.selection_mask(entry.metadata).get((), True):
                 self.register_selected(self.mapper, entry)  # = register_raw_streams_from_catalog
             else:
                 self.mapper.register_raw_stream_schema(

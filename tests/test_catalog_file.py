@@ -129,3 +129,44 @@ def test_the_catalog_check_reads_an_outline_with_the_same_verdict(
     outline = validation._catalog_outline(str(path))
     assert outline is not None
     assert verdict(outline) == verdict(validation.load_json_file(str(path), "catalog file k.json"))
+
+
+def test_streams_set_up_from_shared_parts_equal_the_sdks_own_set_up(
+    sandbox: SandboxServer,
+) -> None:
+    """Each stream's catalog settings, input schema and selection mask, with the fast path's
+    set-up (one ``to_dict`` per shared Schema, one resolution per equal metadata), equal the
+    SDK's own (``fast_path: false``), stream by stream; including one page with a deselected
+    property and one with catalog overrides of its keys and replication method."""
+    from tap_facebook_pages.tap import TapFacebookPages  # noqa: PLC0415
+
+    catalog = _catalog(sandbox)
+    entries = {s["tap_stream_id"]: s for s in catalog["streams"]}
+    odd = entries["page_insights_100000000000003"]
+    odd["replication_method"] = "FULL_TABLE"
+    for item in odd["metadata"]:
+        if not item["breadcrumb"]:
+            item["metadata"]["table-key-properties"] = ["page_id", "metric", "end_time"]
+    text = json.dumps(catalog)
+
+    def set_up(fast: bool) -> dict[str, tuple]:
+        config = sandbox_config(sandbox.url, **DAYS, fast_path=fast)
+        tap = TapFacebookPages(config=config, catalog=parse_catalog(text), state={})
+        return {
+            name: (
+                stream.primary_keys,
+                stream.replication_key,
+                stream.forced_replication_method,
+                stream._input_schema,  # what the SDK's apply_catalog sets
+                dict(stream.mask),
+                stream.selected,
+            )
+            for name, stream in tap.streams.items()
+        }
+
+    fast, sdk = set_up(True), set_up(False)
+    assert len(fast) == len(sdk) > 8
+    assert fast == sdk
+    assert fast["page_insights_100000000000003"][2] == "FULL_TABLE"
+    assert fast["page_insights_100000000000002"][4][("properties", "title")] is False
+    assert fast["page_insights_100000000000001"][4][("properties", "title")] is True
