@@ -7,15 +7,13 @@ import os
 import sys
 from collections.abc import Callable
 
-# First: sdk_fastpath defers singer-sdk's package __init__ (start-up time) before any module
-# of the SDK is imported.
-from tap_facebook_pages import sdk_fastpath  # noqa: F401
+# Nothing here imports singer-sdk at module level: main() starts a sync's first Graph calls
+# (early.py) before the SDK is imported, and then sdk_fastpath (imported first by tap.py)
+# defers the SDK's package __init__ (start-up time).
+from tap_facebook_pages import early
 from tap_facebook_pages.config import UserError
 from tap_facebook_pages.graph.redact import REDACTOR
 from tap_facebook_pages.stopping import PROG, Stopped
-from tap_facebook_pages.tap import TapFacebookPages
-from tap_facebook_pages.validation import check_cli_inputs, clean
-from tap_facebook_pages.writer import flush_stdout
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter
 
@@ -39,6 +37,8 @@ def limit_malloc_arenas() -> bool:
 def run_stoppable(run: Callable[[], object]) -> None:
     """Run ``run`` (the SDK's CLI); a stop ends it with one line on stderr and no traceback:
     exit 128 + the signal number for SIGTERM/SIGINT, 1 for a target that stopped reading."""
+    from tap_facebook_pages.writer import flush_stdout  # noqa: PLC0415 - imports the SDK
+
     try:
         try:
             run()
@@ -80,6 +80,9 @@ def check_stdout() -> None:
 
 def check_inputs(argv: list[str]) -> None:
     """The --config/--state/--catalog files, read and checked before the SDK parses them."""
+    from tap_facebook_pages.tap import TapFacebookPages  # noqa: PLC0415 - imports the SDK
+    from tap_facebook_pages.validation import check_cli_inputs  # noqa: PLC0415
+
     check_cli_inputs(argv, TapFacebookPages)
 
 
@@ -89,9 +92,14 @@ def main() -> None:
     limit_malloc_arenas()
     try:
         check_stdout()
+        early.begin(sys.argv[1:])  # a sync's first Graph calls leave now, the SDK loads
         check_inputs(sys.argv[1:])
+        from tap_facebook_pages.tap import TapFacebookPages  # noqa: PLC0415 - after begin()
+
         run_stoppable(TapFacebookPages.cli)
     except UserError as error:
+        from tap_facebook_pages.validation import clean  # noqa: PLC0415
+
         message = REDACTOR.redact(clean(str(error)))
         sys.stderr.write(f"tap-facebook-pages: error: {message}\n")
         sys.stderr.flush()

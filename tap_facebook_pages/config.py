@@ -10,8 +10,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from singer_sdk import typing as th
-
 from tap_facebook_pages.metrics import (
     CatalogOverrideError,
     MetricCatalog,
@@ -458,6 +456,9 @@ def run_catalog(path: str | None) -> MetricCatalog:
 
 
 def config_schema() -> dict[str, Any]:
+    """The settings' JSON schema (the tap's ``config_jsonschema``)."""
+    from singer_sdk import typing as th  # noqa: PLC0415 - only the tap class needs the SDK
+
     catalog = load_catalog()
     default_metrics = catalog.defaults("PAGE")
     return th.PropertiesList(

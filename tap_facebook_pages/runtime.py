@@ -114,6 +114,8 @@ class Runtime:
         self.granted_permissions: list[str] | None = None  # None: /me/permissions not readable
         self.token_info: TokenInfo | None = None  # None: /debug_token not read (yet, or at all)
         self._sandbox: Any = None
+        # Takes the discovery started on a thread before the tap was built (early.py), or None.
+        self.early_discovery: Callable[[], Discovery] | None = None
         # True for --discover: the catalog lists every shard's pages, so that one catalog (a
         # cached or fixed one) serves every shard; a sync reads only its own shard's pages.
         self.all_shards = False
@@ -199,7 +201,15 @@ class Runtime:
 
     @functools.cached_property
     def discovery(self) -> Discovery:
-        """Pages readable with the token (one ``/me/accounts`` call, paginated)."""
+        """Pages readable with the token (one ``/me/accounts`` call, paginated); its calls
+        may have started before the tap was built (``early.py``)."""
+        if self.early_discovery is not None:
+            return self.early_discovery()
+        return self.discover()
+
+    def discover(self) -> Discovery:
+        """List the pages, the granted permissions and the token's lifetime (see
+        :attr:`discovery`, which keeps the result)."""
         _ = self.settings  # validate config before the first call
         try:
             # /me/permissions and /debug_token do not depend on the listing: no round trip

@@ -18,8 +18,9 @@ from singer_sdk.singerlib.json import deserialize_json
 from singer_sdk.streams.core import Stream
 from typing_extensions import override
 
+from tap_facebook_pages import early as early_start
 from tap_facebook_pages.catalog_file import parse_catalog, read_catalog
-from tap_facebook_pages.config import Settings, config_schema
+from tap_facebook_pages.config import Settings, UserError, config_schema
 from tap_facebook_pages.graph.client import GraphClient
 from tap_facebook_pages.graph.errors import AuthError
 from tap_facebook_pages.graph.redact import REDACTOR, install_redaction
@@ -127,7 +128,21 @@ class TapFacebookPages(FastPathTap):
 
     @functools.cached_property
     def runtime(self) -> Runtime:
-        """The run's shared objects (built once, handed to every stream)."""
+        """The run's shared objects (built once, handed to every stream); the Runtime whose
+        discovery the CLI started before importing the SDK when its config is this tap's
+        (early.py)."""
+        early = early_start.adopt(self._serves)
+        if early is not None:
+            runtime = early.runtime
+            runtime.config = self.config
+            # One report: the early one has the discovery's failures and the run_id of its
+            # lines; the run's clock stays the tap's (after imports).
+            runtime.report.started = self.report.started
+            self.report = runtime.report
+            runtime.logger = self.logger
+            runtime.plan_source = self._prefetch_plan
+            runtime.stream_lookup = lambda name: self.streams.get(name)  # noqa: PLW0108
+            return runtime
         runtime = Runtime(
             self.config,
             logger=self.logger,
@@ -138,6 +153,17 @@ class TapFacebookPages(FastPathTap):
         )
         runtime.all_shards = type(self).discovering
         return runtime
+
+    def _serves(self, early: Runtime) -> bool:
+        """True when a Runtime built from the config files before the SDK was imported has
+        this tap's settings (the SDK adds the schema's defaults to the config it validates)."""
+        if type(self).discovering:
+            return False
+        try:
+            settings = Settings.from_config(self.config, early_start.SILENT)
+        except UserError:
+            return False  # the tap's own Runtime reports it
+        return settings == early.settings
 
     # True while ``--discover`` runs: the catalog lists every shard's pages, no index needed.
     discovering = False
