@@ -5,10 +5,12 @@ the config alone, and importing the SDK, jsonschema and the streams takes about 
 second before the tap could send them. For a plain sync (``--config FILE... [--catalog FILE]
 [--state FILE]``), :func:`begin` reads the config files, builds the run's
 :class:`~tap_facebook_pages.runtime.Runtime` and starts its discovery on a thread, before
-anything imports the SDK. The tap adopts that Runtime (:func:`adopt`) when its own config is
-the same; the discovery's log lines are held until then, and written in their order once the
-SDK has set up logging. The calls, their retries, errors and results are the same objects a
-tap-built Runtime would have made: only their start moves.
+anything imports the SDK. The tap adopts that Runtime (:func:`adopt`) when its own settings
+are equal (the SDK adds the schema's defaults to the config it validates). The discovery's log
+lines are held and written where the tap takes the discovery, which is where a tap without the
+head start would have written them; the SDK's own start-up lines pass at once. The calls, their
+retries, errors and results are those a tap-built Runtime would have made: only their start
+moves (tests/test_early_start.py compares both runs call for call and line for line).
 
 Nothing starts early for any other command line (``--discover``, ``--test``, ``--about``,
 ``--config ENV``, …), for the sandbox, or for a config that cannot be read or that the settings
