@@ -661,7 +661,9 @@ def main() -> int:
     backfill_sizes = [int(p) for p in backfill.split(",")]
     repeats = args.repeats or (1 if quick else 3)
     # Short rows (a run well under a second or two) get two more runs: their figures (start-up,
-    # the nightly wall at 100 pages) are the ones a busy spell distorts most.
+    # the nightly wall at 100 pages) are the ones a busy spell distorts most. So do the 90-day
+    # backfills: CPU per record and the alias map's cost are differences of their CPU figures
+    # (with 3 runs the alias ratio of one version ranged 0.84-1.27 over four benchmark runs).
     short_repeats = args.repeats or (1 if quick else 5)
     big = (not quick) if args.big is None else args.big
     args.metric_names = default_metrics(args.metrics)
@@ -678,7 +680,7 @@ def main() -> int:
             )  # fmt: skip
         for index, pages in enumerate(backfill_sizes):
             results["backfill"].append(
-                run_row(python, sandbox, work, args, pages, 90, repeats,
+                run_row(python, sandbox, work, args, pages, 90, short_repeats,
                         latency_ms=args.latency_ms, alias=True, check=index == 0)
             )  # fmt: skip
         if big:
@@ -1009,8 +1011,9 @@ def render(
         "`--catalog` (`pages` and every `page_insights_*` stream selected). The sandbox runs "
         "in a process of its own: its CPU is in no figure (each figure counts the measured "
         "child's own rusage). Each figure is the least of several interleaved runs (noise "
-        f"only ever adds): {repeats[0]} for nightly rows up to 100 pages, {repeats[1]} for the "
-        "other rows, 1 for the big rows; each row's sandbox caches are warmed first by one "
+        f"only ever adds): {repeats[0]} for nightly rows up to 100 pages and the 90-day "
+        f"backfills, {repeats[1]} for the other rows, 1 for the big rows; each row's sandbox "
+        "caches are warmed first by one "
         "unmeasured floor run.",
         "",
         "**Floor reference** (`benchmarks/floor.py`): stdlib + msgspec; the same Graph calls "

@@ -23,6 +23,7 @@ line says so); only the stop-after-checkpoint check stays, because correctness n
 from __future__ import annotations
 
 import copy
+import fnmatch
 import importlib
 import importlib.util
 import sys
@@ -82,6 +83,7 @@ from singer_sdk.helpers._state import StateWriter  # noqa: E402
 from singer_sdk.helpers._util import utc_now  # noqa: E402
 from singer_sdk.helpers.conform import TypeConformanceLevel  # noqa: E402
 from singer_sdk.mapper import (  # noqa: E402
+    MAPPER_ALIAS_OPTION,
     CustomStreamMap,
     PluginMapper,
     SameRecordTransform,
@@ -281,14 +283,14 @@ class FastPathTap(Tap):
         name = entry.stream or entry.tap_stream_id
         mask = self.selection_mask(entry.metadata)
         if not self.schemas_shareable():
-            return get_selected_schema(name, entry.schema.to_dict(), mask)
+            return get_selected_schema(name, self.input_schema(entry.schema), mask)
         key = ("selected", id(entry.schema), frozenset(mask.items()))
         cache = self._schema_cache()
         found = cache.get(key)
         if found is None:
             found = cache[key] = (
                 entry.schema,
-                get_selected_schema(name, entry.schema.to_dict(), mask),
+                get_selected_schema(name, self.input_schema(entry.schema), mask),
             )
         return found[1]
 
@@ -321,9 +323,58 @@ class FastPathTap(Tap):
                 clone.stream_alias = name
                 mapper.stream_maps[name] = [clone]
                 return
+        alias_key = self._alias_map_key(mapper, entry)
+        if alias_key is not None and self._clone_alias_map(mapper, name, alias_key):
+            return
         mapper.register_raw_stream_schema(name, schema, keys)
         if shareable:
             templates.setdefault(id(schema), name)
+        if alias_key is not None:
+            self.__dict__.setdefault("_fastpath_alias_maps", {}).setdefault(alias_key, name)
+
+    def _alias_map_key(self, mapper: PluginMapper, entry: CatalogEntry) -> Any:
+        """For a stream that exactly one entry of ``stream_maps`` matches, an entry holding
+        nothing but a constant ``__alias__`` (the Meltano default ``{"page_insights_*":
+        {"__alias__": "page_insights"}}``): a key shared by the streams whose maps the SDK would
+        build equal (same catalog Schema, selection, keys and alias). None otherwise."""
+        maps_dict = mapper.stream_maps_dict
+        if (
+            not maps_dict
+            or not fast_path_enabled(self.config)
+            or self.config.get("flattening_enabled")
+        ):
+            return None
+        if any(key.startswith("__") for key in maps_dict):  # __else__ and the like
+            return None
+        name = entry.stream or entry.tap_stream_id
+        matched = [k for k in maps_dict if k == name or fnmatch.fnmatch(name, k)]
+        if len(matched) != 1:
+            return None
+        definition = maps_dict[matched[0]]
+        if not isinstance(definition, dict) or set(definition) != {MAPPER_ALIAS_OPTION}:
+            return None
+        alias = definition[MAPPER_ALIAS_OPTION]
+        if not isinstance(alias, str) or "__" in alias or alias == name:
+            return None  # an expression (__stream_name__) or no rename
+        mask = self.selection_mask(entry.metadata)
+        keys = tuple(entry.key_properties or ())
+        return (id(entry.schema), frozenset(mask.items()), keys, matched[0], alias)
+
+    def _clone_alias_map(self, mapper: PluginMapper, name: str, key: Any) -> bool:
+        """Register ``name`` with a copy of the alias map built for an earlier stream of the
+        same ``key`` (``_alias_map_key``): the SDK would deep-copy the schema twice and build
+        the same map again for every page. True when done."""
+        template = self.__dict__.get("_fastpath_alias_maps", {}).get(key)
+        maps = mapper.stream_maps.get(template) if template else None
+        if not maps or len(maps) != 1 or name in mapper.stream_maps:
+            return False
+        first = maps[0]
+        if type(first) is not CustomStreamMap or alias_only(first, template) != key[-1]:
+            return False
+        clone = copy.copy(first)
+        clone.stream_name = name
+        mapper.stream_maps[name] = [clone]
+        return True
 
     def selection_mask(self, metadata: MetadataMapping) -> SelectionMask:
         """``metadata.resolve_selection()``, resolved once for every stream whose metadata is

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from singer_sdk.mapper import CustomStreamMap, PluginMapper, SameRecordTransform
 
+from tap_facebook_pages.catalog_file import parse_catalog
 from tap_facebook_pages.sandbox import SandboxServer
 from tap_facebook_pages.sdk_fastpath import alias_only
 from tap_facebook_pages.streams.base import GraphStream
@@ -47,9 +48,10 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def _raw_run(sandbox: SandboxServer, **extra: Any) -> list[bytes]:
-    """Sync in-process; the stdout lines as written."""
+    """Sync in-process, the catalog read as the CLI reads a --catalog file (one Schema object
+    for the fleet's equal entries); the stdout lines as written."""
     config = sandbox_config(sandbox.url, **RANGE, **extra)
-    catalog = select_catalog(config, insights_only)
+    catalog = parse_catalog(json.dumps(select_catalog(config, insights_only)))
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         tap = TapFacebookPages(config=config, catalog=catalog)
@@ -108,6 +110,41 @@ def test_alias_map_lean_path_writes_what_the_sdk_path_writes(
     states = [m["value"] for m in messages if m["type"] == "STATE"]
     assert len(states) >= 5 * 2
     assert set(insights) <= set(states[-1]["bookmarks"])
+
+
+def test_the_alias_map_is_built_once_for_a_fleet_and_copied_per_page(
+    sandbox: SandboxServer,
+) -> None:
+    """The SDK builds the same alias map (two deep copies of the schema) for every page; the
+    fast path builds it for the first page and gives each other page a copy under its own
+    stream name. Without the fast path every page gets its own map."""
+
+    def maps(**extra: Any) -> dict[str, Any]:
+        config = sandbox_config(sandbox.url, **RANGE, stream_maps=ALIAS, **extra)
+        catalog = parse_catalog(json.dumps(select_catalog(config, insights_only)))
+        tap = TapFacebookPages(config=config, catalog=catalog)
+        return {
+            name: found
+            for name, (found,) in tap.mapper.stream_maps.items()
+            if name.startswith("page_insights_")
+        }
+
+    fast = maps()
+    assert len(fast) == 5
+    assert all(type(m) is CustomStreamMap for m in fast.values())
+    assert len({id(m) for m in fast.values()}) == 5
+    assert len({id(m.raw_schema) for m in fast.values()}) == 1  # built once
+    assert {name: m.stream_name for name, m in fast.items()} == {n: n for n in fast}
+    assert {name: alias_only(m, name) for name, m in fast.items()} == dict.fromkeys(
+        fast, "page_insights"
+    )
+    sdk = maps(fast_path=False)
+    assert len({id(m.raw_schema) for m in sdk.values()}) == 5
+    assert all(
+        (s.stream_alias, s.transformed_schema, s.transformed_key_properties)
+        == (f.stream_alias, f.transformed_schema, f.transformed_key_properties)
+        for s, f in zip(sdk.values(), fast.values(), strict=True)
+    )
 
 
 @pytest.mark.parametrize(
