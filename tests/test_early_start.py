@@ -93,6 +93,13 @@ def _records(stdout: str) -> list[str]:
             id="discovery-warnings-and-a-failed-page",
         ),
         pytest.param({"debug_token_error": "unsupported"}, {}, 0, id="debug-token-error"),
+        pytest.param(
+            {},
+            # The settings warn (a retired metric replaced, a start beyond the API's history).
+            {"page_metrics": ["page_impressions", "page_media_view"], "start_date": "2020-01-01"},
+            0,
+            id="settings-warnings",
+        ),
     ],
 )
 def test_the_early_start_makes_the_same_calls_and_the_same_lines(
@@ -103,7 +110,7 @@ def test_the_early_start_makes_the_same_calls_and_the_same_lines(
     code: int,
 ) -> None:
     server.configure(faults=faults)
-    config = sandbox_config(server.url, **RANGE, **extra)
+    config = sandbox_config(server.url, **{**RANGE, **extra})
     with_early, early_calls = _run(server, CLI, config, tmp_path)
     without, calls = _run(server, NO_EARLY, config, tmp_path)
     assert without.returncode == code, without.stderr[-2000:]
