@@ -56,6 +56,21 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INDEX_TEXT = re.compile(r"\s*\+?[0-9]{1,9}\s*")
 
 
+def silent_logger() -> logging.Logger:
+    """A logger that writes nothing, for a ``Settings.from_config`` whose warnings the run
+    itself logs elsewhere. It is outside the logging hierarchy (no name registered, no parent),
+    so a logging config (``SINGER_SDK_LOG_CONFIG``, ``logging.config.dictConfig``) cannot turn
+    it back on: a disabled named logger is re-enabled by a config that keeps existing loggers,
+    and its warnings were then written twice."""
+    logger = logging.Logger("tap-facebook-pages.silent", logging.CRITICAL + 1)
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger
+
+
+SILENT = silent_logger()
+
+
 class UserError(Exception):
     """An expected condition the user must fix; shown as one line, without a traceback."""
 

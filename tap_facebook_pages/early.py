@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from tap_facebook_pages.config import Settings, UserError
+from tap_facebook_pages.config import SILENT, Settings, UserError
 from tap_facebook_pages.graph.redact import REDACTOR
 from tap_facebook_pages.report import RunReport
 from tap_facebook_pages.runtime import Runtime
@@ -36,8 +36,6 @@ from tap_facebook_pages.runtime import Runtime
 LOGGER_NAME = "tap-facebook-pages"  # the tap's logger (the SDK names it after the plugin)
 # Options of a plain sync, each followed by one value.
 _SYNC_OPTIONS = ("--config", "--catalog", "--state")
-SILENT = logging.getLogger(f"{LOGGER_NAME}.early-check")
-SILENT.disabled = True  # the settings' warnings are logged by the run itself
 
 
 class _HeldLines(logging.Handler):

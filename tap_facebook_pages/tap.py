@@ -20,7 +20,7 @@ from typing_extensions import override
 
 from tap_facebook_pages import early as early_start
 from tap_facebook_pages.catalog_file import parse_catalog, read_catalog
-from tap_facebook_pages.config import Settings, UserError, config_schema
+from tap_facebook_pages.config import SILENT, Settings, UserError, config_schema
 from tap_facebook_pages.graph.client import GraphClient
 from tap_facebook_pages.graph.errors import AuthError
 from tap_facebook_pages.graph.redact import REDACTOR, install_redaction
@@ -160,7 +160,7 @@ class TapFacebookPages(FastPathTap):
         if type(self).discovering:
             return False
         try:
-            settings = Settings.from_config(self.config, early_start.SILENT)
+            settings = Settings.from_config(self.config, SILENT)
         except UserError:
             return False  # the tap's own Runtime reports it
         return settings == early.settings

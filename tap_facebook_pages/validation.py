@@ -33,7 +33,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.singerlib import Catalog
 
-from tap_facebook_pages.config import ConfigError, Settings
+from tap_facebook_pages.config import SILENT, ConfigError, Settings
 
 MAX_ERRORS_SHOWN = 3
 _SHOWN_CHARS = 60
@@ -59,8 +59,6 @@ _TIMESTAMP = re.compile(
     r"(Z|[+-][0-9]{2}:?[0-9]{2})"
 )
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_SILENT = logging.getLogger("tap_facebook_pages.validation.silent")
-_SILENT.disabled = True  # Settings.from_config's warnings are logged by the tap itself
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -409,7 +407,7 @@ def check_config(
         errors.append("access_token is required (or set sandbox: true to try the tap on fake data)")
     if not errors:
         try:
-            Settings.from_config(config, _SILENT, today=today, shard_index_required=not discovering)
+            Settings.from_config(config, SILENT, today=today, shard_index_required=not discovering)
         except ConfigError as error:
             errors.append(str(error))
     if errors:

@@ -4,6 +4,7 @@ run is the one the tap makes without the early start, call for call, line for li
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -39,7 +40,12 @@ def server() -> Iterator[SandboxServer]:
 
 
 def _run(
-    server: SandboxServer, program: str, config: dict[str, Any], tmp_path: Path, *args: str
+    server: SandboxServer,
+    program: str,
+    config: dict[str, Any],
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], Counter[tuple[str, str]]]:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
@@ -51,6 +57,7 @@ def _run(
         text=True,
         timeout=120,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
     assert TEST_TOKEN not in proc.stdout + proc.stderr
     calls = Counter(
@@ -121,6 +128,41 @@ def test_the_early_start_makes_the_same_calls_and_the_same_lines(
     # One run, one run_id, on every structured line (the discovery's included).
     ids = set(re.findall(r'"run_id": "([0-9a-f]+)"', with_early.stderr))
     assert len(ids) == 1, ids
+
+
+LOG_CONFIG = """version: 1
+disable_existing_loggers: false
+formatters:
+  plain:
+    format: "%(levelname)s %(name)s %(message)s"
+handlers:
+  stderr:
+    class: logging.StreamHandler
+    formatter: plain
+    stream: ext://sys.stderr
+root:
+  level: INFO
+  handlers: [stderr]
+"""
+
+
+def test_a_logging_config_gets_every_line_once(server: SandboxServer, tmp_path: Path) -> None:
+    """With ``SINGER_SDK_LOG_CONFIG`` (a dictConfig that keeps existing loggers) each warning
+    is written once, with and without the head start. The settings are checked with a logger
+    that must write nothing; a disabled named logger was re-enabled by such a config, and the
+    retired-metric warning came out two and three times."""
+    server.configure(faults={})
+    (tmp_path / "logging.yaml").write_text(LOG_CONFIG, encoding="utf-8")
+    env = {"SINGER_SDK_LOG_CONFIG": str(tmp_path / "logging.yaml")}
+    config = sandbox_config(server.url, **{**RANGE, "page_metrics": ["page_impressions"]})
+    with_early, _ = _run(server, CLI, config, tmp_path, env=env)
+    without, _ = _run(server, NO_EARLY, config, tmp_path, env=env)
+    for proc in (with_early, without):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        retired = [line for line in proc.stderr.splitlines() if "is retired" in line]
+        assert len(retired) == 1, retired
+        assert retired[0].startswith("WARNING tap-facebook-pages page_metrics: metric")
+    assert _lines(with_early.stderr) == _lines(without.stderr)
 
 
 def test_each_discovery_call_is_made_once(server: SandboxServer, tmp_path: Path) -> None:
