@@ -165,6 +165,30 @@ def test_a_logging_config_gets_every_line_once(server: SandboxServer, tmp_path: 
     assert _lines(with_early.stderr) == _lines(without.stderr)
 
 
+def test_a_permission_regression_is_found_with_the_early_start(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """The state's memory of the granted scopes is compared with the early discovery's."""
+    server.configure(faults={})
+    config = sandbox_config(server.url, **RANGE)
+    first, _ = _run(server, CLI, config, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    states = [json.loads(line)["value"] for line in first.stdout.splitlines() if '"STATE"' in line]
+    (tmp_path / "state.json").write_text(json.dumps(states[-1]), encoding="utf-8")
+    server.configure(faults={"missing_permissions": ["pages_read_user_content"]})
+    state = str(tmp_path / "state.json")
+    with_early, early_calls = _run(server, CLI, config, tmp_path, "--state", state)
+    without, calls = _run(server, NO_EARLY, config, tmp_path, "--state", state)
+    assert early_calls == calls
+    regressions = [
+        line for line in with_early.stderr.splitlines() if "permission_regression {" in line
+    ]
+    assert len(regressions) == 1, with_early.stderr[-3000:]
+    assert "pages_read_user_content" in regressions[0]
+    assert _lines(with_early.stderr) == _lines(without.stderr)
+    assert _records(with_early.stdout) == _records(without.stdout)
+
+
 def test_each_discovery_call_is_made_once(server: SandboxServer, tmp_path: Path) -> None:
     server.configure(faults={})
     config = sandbox_config(server.url, **RANGE)
