@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 # Nothing here imports singer-sdk at module level: main() starts a sync's first Graph calls
-# (early.py) before the SDK is imported, and then sdk_fastpath (imported first by tap.py)
-# defers the SDK's package __init__ (start-up time).
+# (early.py) before the SDK is imported, then tap_class() imports sdk_fastpath first, which
+# defers the SDK's package __init__ (start-up time), and the tap after it.
 from tap_facebook_pages import early
 from tap_facebook_pages.config import UserError
 from tap_facebook_pages.graph.redact import REDACTOR

@@ -129,7 +129,7 @@ class TapFacebookPages(FastPathTap):
     @functools.cached_property
     def runtime(self) -> Runtime:
         """The run's shared objects (built once, handed to every stream); the Runtime whose
-        discovery the CLI started before importing the SDK when its config is this tap's
+        discovery the CLI started before importing the SDK when its settings are this tap's
         (early.py)."""
         early = early_start.adopt(self._serves)
         if early is not None:
