@@ -287,23 +287,7 @@ def override_entry(probe_result: ProbeResult, result: MetricResult) -> dict[str,
     """The catalog entry the observation calls for, or None when it agrees with the catalog
     (or tells nothing: an error other than #100/#200, or no period with values)."""
     metric = result.metric
-    entry: dict[str, Any] = {
-        "metric_key": metric.metric_key,
-        "level": metric.level,
-        "supported_periods": list(metric.supported_periods),
-        "value_type": metric.value_type,
-        "supports_breakdowns": list(metric.supports_breakdowns),
-        "status": metric.status,
-        "retired_on": metric.retired_on.isoformat() if metric.retired_on else None,
-        "replacement_metric_key": metric.replacement_metric_key,
-        "title": metric.title,
-        "description": metric.description,
-        "is_default": metric.is_default,
-    }
-    if metric.requires:
-        entry["requires"] = metric.requires
-    if metric.keys:
-        entry["keys"] = list(metric.keys)
+    entry = metric.to_dict()
     status = result.status
     changed = False
     if status == RETIRED:

@@ -483,3 +483,19 @@ def test_render_shows_requires_and_evidence(renderer, raw: dict) -> None:
     plain = renderer.render({**raw, "metrics": [second]})
     assert "| Requires |" not in plain
     assert "## Evidence" not in plain
+
+
+def test_a_metric_written_as_a_catalog_entry_reads_back_the_same() -> None:
+    """``Metric.to_dict`` (the probe's override entries) is a valid catalog entry and the
+    inverse of ``from_dict`` for every packaged metric (``evidence`` aside)."""
+    import dataclasses  # noqa: PLC0415
+
+    schema = json.loads((METRICS_DIR / "schema.json").read_text(encoding="utf-8"))
+    metrics = [m for level in LEVELS for m in load_catalog().at_level(level)]
+    entries = [m.to_dict() for m in metrics]
+    jsonschema.validate({"version": 2, "as_of": "2026-11-30", "metrics": entries}, schema)
+    assert [Metric.from_dict(e) for e in entries] == [
+        dataclasses.replace(m, evidence=None) for m in metrics
+    ]
+    keyed = next(e for e in entries if e["metric_key"] == "page_actions_post_reactions_total")
+    assert "like" in keyed["keys"]

@@ -62,20 +62,8 @@ def _entry(key: str, **changes: Any) -> dict[str, Any]:
     """The packaged catalog entry of PAGE ``key``, with ``changes``."""
     metric = load_catalog().get(key)
     assert metric is not None
-    entry = {
-        "metric_key": key,
-        "level": "PAGE",
-        "supported_periods": list(metric.supported_periods),
-        "value_type": metric.value_type,
-        "supports_breakdowns": list(metric.supports_breakdowns),
-        "status": metric.status,
-        "retired_on": metric.retired_on.isoformat() if metric.retired_on else None,
-        "replacement_metric_key": metric.replacement_metric_key,
-        "title": metric.title,
-        "description": metric.description,
-        "is_default": metric.is_default,
-    }
-    return entry | changes
+    assert metric.level == "PAGE"
+    return metric.to_dict() | changes
 
 
 def _catalog_file(tmp_path: Path, entries: list[dict[str, Any]]) -> str:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import msgspec
 
@@ -59,6 +60,28 @@ class Metric:
     def is_object(self) -> bool:
         """True when the API returns an object (key -> number) as the value."""
         return self.value_type == "object"
+
+    def to_dict(self) -> dict[str, Any]:
+        """This metric as an entry of ``catalog.json`` (the inverse of :meth:`from_dict`;
+        ``evidence`` is left out: it is the catalog's note, not the metric's behaviour)."""
+        entry: dict[str, Any] = {
+            "metric_key": self.metric_key,
+            "level": self.level,
+            "supported_periods": list(self.supported_periods),
+            "value_type": self.value_type,
+            "supports_breakdowns": list(self.supports_breakdowns),
+            "status": self.status,
+            "retired_on": self.retired_on.isoformat() if self.retired_on else None,
+            "replacement_metric_key": self.replacement_metric_key,
+            "title": self.title,
+            "description": self.description,
+            "is_default": self.is_default,
+        }
+        if self.requires:
+            entry["requires"] = self.requires
+        if self.keys:
+            entry["keys"] = list(self.keys)
+        return entry
 
     @classmethod
     def from_dict(cls, raw: dict) -> Metric:
