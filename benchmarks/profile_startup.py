@@ -31,6 +31,8 @@ import threading
 import time
 from typing import Any
 
+from profile_pages import catalog_for  # this folder: scripts run as python benchmarks/…
+
 from tap_facebook_pages.sandbox import SandboxServer
 
 TODAY = dt.date(2026, 11, 20)
@@ -80,26 +82,6 @@ class Arrivals:
         """Arrival time and the process's CPU seconds then, of the first request."""
         with self._lock:
             return self.times[0], self.cpu[0] or 0.0
-
-
-def catalog_for(config: pathlib.Path, work: pathlib.Path) -> pathlib.Path:
-    """A catalog selecting ``pages`` and every ``page_insights_*`` stream."""
-    found = subprocess.run(
-        [sys.executable, "-m", "tap_facebook_pages", "--config", str(config), "--discover"],
-        capture_output=True,
-        check=True,
-        cwd=work,
-    )
-    catalog = json.loads(found.stdout)
-    for stream in catalog["streams"]:
-        name = stream["tap_stream_id"]
-        wanted = name == "pages" or name.startswith("page_insights_")
-        for entry in stream["metadata"]:
-            if not entry["breadcrumb"]:
-                entry["metadata"]["selected"] = wanted
-    path = work / "catalog.json"
-    path.write_text(json.dumps(catalog))
-    return path
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -154,7 +136,7 @@ def main() -> int:
                 }
             )
         )
-        catalog = catalog_for(config, work)
+        catalog = catalog_for(config, work, 0)
         tap = [sys.executable, "-m", "tap_facebook_pages", "--config", str(config)]
         tap += ["--catalog", str(catalog)]
         bare = [
